@@ -1,0 +1,161 @@
+"""Findings → candidates → gate → proven fixes, for one file at a time.
+
+Two uses: `fix_each` proves one fix per finding against the original file (what
+a review suggests, each independently committable); `fix_all` applies proven
+fixes one after another, re-scanning between steps (what `--fix` writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import libcst as cst
+
+from bot.findings import FileReport, Finding, Fix, Rejection
+from bot.fixers.base import Candidate, propose
+from bot.fixers.registry import fixers_for
+from bot.gate import Rejected, prove
+from bot.scan import ScanSettings, scan_source
+
+
+class Proposer(Protocol):
+    """Something other than the codemods that drafts candidates (the learned model).
+
+    It gets the findings no codemod fixed and returns scored candidates per
+    fingerprint; each still has to pass the gate.
+    """
+
+    name: str
+
+    def candidates(self, path: str, source: str, findings: Sequence[Finding]) -> dict[str, list[tuple[Candidate, float]]]:
+        ...
+
+
+@dataclass
+class FixOutcome:
+    fixes: dict[str, Fix] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def _parse(source: str) -> cst.Module | None:
+    try:
+        return cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+
+
+def fix_each(
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    fixable: Callable[[Finding], bool] = lambda f: True,
+) -> FixOutcome:
+    """Prove at most one fix per finding, each against the unmodified file."""
+    outcome = FixOutcome()
+    targets = [f for f in findings if fixable(f)]
+    if not targets:
+        return outcome
+    module = None
+    for finding in targets:
+        fixers = fixers_for(finding.rule_id)
+        if not fixers:
+            continue
+        if module is None:
+            module = _parse(source)
+            if module is None:
+                for f in targets:
+                    outcome.rejections.append(Rejection(f, "-", "libcst cannot parse this file; no fix attempted"))
+                return outcome
+        for fixer in fixers:
+            try:
+                candidate = propose(fixer, source, finding, module)
+            except Exception as exc:  # a fixer bug must not sink the review
+                outcome.rejections.append(Rejection(finding, fixer.name, f"fixer crashed: {type(exc).__name__}: {exc}"))
+                continue
+            if candidate is None:
+                continue
+            try:
+                outcome.fixes[finding.fingerprint] = prove(path, source, list(findings), finding, candidate, settings)
+                break
+            except Rejected as exc:
+                outcome.rejections.append(Rejection(finding, fixer.name, str(exc)))
+    remaining = [f for f in targets if f.fingerprint not in outcome.fixes]
+    for proposer in proposers:
+        if not remaining:
+            break
+        drafted = proposer.candidates(path, source, remaining)
+        for finding in remaining:
+            for candidate, score in drafted.get(finding.fingerprint, []):
+                try:
+                    outcome.fixes[finding.fingerprint] = prove(
+                        path, source, list(findings), finding, candidate, settings, provenance="model", score=score
+                    )
+                    break
+                except Rejected as exc:
+                    outcome.rejections.append(Rejection(finding, proposer.name, str(exc)))
+        remaining = [f for f in remaining if f.fingerprint not in outcome.fixes]
+    return outcome
+
+
+def fix_all(
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    fixable: Callable[[Finding], bool] = lambda f: True,
+    max_steps: int = 200,
+) -> tuple[str, list[Fix]]:
+    """Apply proven fixes one at a time; every step is gated against the current text."""
+    current = source
+    current_findings = list(findings)
+    wanted = {f.fingerprint for f in findings if fixable(f)}
+    applied: list[Fix] = []
+    attempted: set[tuple[str, str]] = set()
+    for _ in range(max_steps):
+        pending = [
+            f
+            for f in current_findings
+            if (f.fingerprint in wanted or _same_site(f, applied)) and (f.rule_id, f.code) not in attempted
+        ]
+        pending = [f for f in pending if fixers_for(f.rule_id)] + [f for f in pending if not fixers_for(f.rule_id)]
+        if not pending:
+            break
+        target = pending[0]
+        attempted.add((target.rule_id, target.code))
+        outcome = fix_each(path, current, current_findings, settings, proposers, lambda f: f is target)
+        fix = outcome.fixes.get(target.fingerprint)
+        if fix is None:
+            continue
+        applied.append(fix)
+        current = fix.new_source
+        report = scan_source(path, current, settings)
+        current_findings = report.findings
+        # Findings whose text moved keep being wanted: re-key by rule + code.
+        wanted |= {f.fingerprint for f in current_findings if (f.rule_id, f.code) in {(w.rule_id, w.code) for w in findings if w.fingerprint in wanted}}
+    return current, applied
+
+
+def _same_site(finding: Finding, applied: list[Fix]) -> bool:
+    return False
+
+
+def review_file(
+    path: str,
+    source: str,
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    fixable: Callable[[Finding], bool] = lambda f: True,
+) -> FileReport:
+    """Scan one in-memory file and prove a fix per finding: the unit every face uses."""
+    report = scan_source(path, source, settings)
+    if report.skipped is not None or not report.findings:
+        return report
+    outcome = fix_each(path, source, report.findings, settings, proposers, fixable)
+    report.fixes = outcome.fixes
+    report.rejections = outcome.rejections
+    return report

@@ -1,0 +1,1 @@
+"""Deterministic fixers: one module per bandit rule family (see `registry`)."""

@@ -1,0 +1,263 @@
+"""What a fixer is, and the machinery that applies one to a single finding.
+
+A fixer is a libcst transformation of the *flagged node* (or its enclosing
+statement). It sees one finding at a time, returns the replacement node or
+declines with ``None``; it never writes text by hand, and it asks for imports
+through libcst's ``AddImportsVisitor`` so that import placement and merging are
+libcst's job. The gate (``bot.gate``) then decides whether the result is a fix.
+
+Each fixer module keeps its rule ids, explanation, references and its
+before/after ``cases`` together: the cases are both its tests and its docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import (
+    CodeRange,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+)
+
+from bot.findings import Finding, FixConfidence
+
+Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
+
+
+@dataclass(frozen=True)
+class Case:
+    """One documented example: `after=None` means the fixer must leave it alone.
+
+    A changing case (INVALID in Fixit's terms) states the bandit id that fires on
+    `before`; the case runner asserts bandit on both sides and that the gate
+    proves the fix. A non-changing case (VALID) asserts the fixer declines.
+    """
+
+    before: str
+    after: str | None = None
+    rule_id: str | None = None
+    path: str = "example.py"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A fixer's answer: replace `old` (a node of the parsed module) with `new`."""
+
+    old: cst.CSTNode
+    new: Replacement
+    description: str = ""
+
+
+@dataclass
+class FixContext:
+    """What a fixer may look at: the finding, the parsed module and its metadata."""
+
+    finding: Finding
+    source: str
+    wrapper: MetadataWrapper
+    flagged: cst.CSTNode
+    statement: cst.CSTNode
+    imports: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+    @property
+    def module(self) -> cst.Module:
+        return self.wrapper.module
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """Fully qualified names `node` may refer to (resolves `import x as y`)."""
+        value = self.wrapper.resolve(QualifiedNameProvider).get(node, set())
+        names = value() if callable(value) else value  # libcst hands out LazyValue
+        return {q.name for q in names}
+
+    def refers_to(self, node: cst.CSTNode, *names: str) -> bool:
+        return bool(self.qualified_names(node) & set(names))
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.wrapper.resolve(ParentNodeProvider).get(node)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        return self.wrapper.resolve(PositionProvider)[node]
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
+        """Request `import module` or `from module import obj` (libcst places it)."""
+        self.imports.append((module, obj, asname))
+
+    def module_imports(self, module: str) -> bool:
+        """Whether the file imports `module` (or something under it) anywhere."""
+        for node in _walk(self.module):
+            if isinstance(node, cst.Import):
+                for alias in node.names:
+                    name = self.code(alias.name)
+                    if name == module or name.startswith(module + "."):
+                        return True
+            elif isinstance(node, cst.ImportFrom) and node.module is not None:
+                name = self.code(node.module)
+                if name == module or name.startswith(module + "."):
+                    return True
+        return False
+
+
+def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+class Fixer:
+    """Base class: subclasses set the metadata and implement `fix`.
+
+    `rule_ids`: the bandit ids handled. `title`: the fix in a few words.
+    `explanation`: the risk and why the change removes it, in plain language.
+    `references`: CWE and documentation links. `confidence`: safe or review.
+    """
+
+    rule_ids: ClassVar[tuple[str, ...]] = ()
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    explanation: ClassVar[str] = ""
+    references: ClassVar[tuple[str, ...]] = ()
+    confidence: ClassVar[FixConfidence] = FixConfidence.REVIEW
+    cases: ClassVar[tuple[Case, ...]] = ()
+
+    def fix(self, ctx: FixContext) -> Edit | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def confidence_for(self, ctx: FixContext) -> FixConfidence:
+        """Per-finding confidence; most fixers have one class for every case."""
+        return self.confidence
+
+
+# --- applying a fixer -------------------------------------------------------------
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, old: cst.CSTNode, new: Replacement) -> None:
+        self.old = old
+        self.new = new
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return node is not self.old
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Replacement:  # type: ignore[override]
+        return self.new if original_node is self.old else updated_node
+
+
+def _char_col(lines: Sequence[str], line: int, byte_col: int) -> int:
+    """Bandit's columns are UTF-8 byte offsets; libcst counts characters."""
+    if not 1 <= line <= len(lines):
+        return byte_col
+    text = lines[line - 1]
+    if text.isascii():
+        return byte_col
+    return len(text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+
+def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst.CSTNode] | None:
+    """Find (flagged node, enclosing statement) for a finding in a parsed module.
+
+    The flagged node is the node whose range equals bandit's (start, col) →
+    (end, end_col); failing that, the smallest node containing that range. The
+    statement is the smallest simple-statement line or compound statement that
+    contains the flagged node.
+    """
+    positions = wrapper.resolve(PositionProvider)
+    start = (finding.start_line, finding.col)
+    end = (finding.end_line, finding.end_col if finding.end_col is not None else 10**9)
+    exact: cst.CSTNode | None = None
+    smallest: cst.CSTNode | None = None
+    smallest_size: tuple[int, int] | None = None
+    for node, rng in positions.items():
+        node_start = (rng.start.line, rng.start.column)
+        node_end = (rng.end.line, rng.end.column)
+        if node_start == start and (finding.end_col is None and rng.end.line == finding.end_line or node_end == end):
+            if exact is None or _size(positions[exact]) < _size(rng):
+                exact = node  # prefer the outermost node with exactly this range
+        if node_start <= start and node_end >= end and not isinstance(node, cst.Module):
+            size = _size(rng)
+            if smallest_size is None or size < smallest_size:
+                smallest, smallest_size = node, size
+    flagged = exact or smallest
+    if flagged is None:
+        return None
+    parents = wrapper.resolve(ParentNodeProvider)
+    statement: cst.CSTNode | None = flagged
+    while statement is not None and not isinstance(
+        statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+    ):
+        statement = parents.get(statement)
+    if statement is None:
+        return None
+    return flagged, statement
+
+
+def _size(rng: CodeRange) -> tuple[int, int]:
+    return (rng.end.line - rng.start.line, rng.end.column - rng.start.column)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An unproven proposal: new source for the whole file."""
+
+    fixer: Fixer
+    new_source: str
+    description: str
+    confidence: FixConfidence
+    statement_lines: tuple[int, int]
+
+
+def propose(fixer: Fixer, source: str, finding: Finding, module: cst.Module | None = None) -> Candidate | None:
+    """Run one fixer on one finding; `None` when it declines or cannot locate it."""
+    try:
+        parsed = module if module is not None else cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    wrapper = MetadataWrapper(parsed, unsafe_skip_copy=True)
+    located = locate(wrapper, finding)
+    if located is None:
+        return None
+    flagged, statement = located
+    ctx = FixContext(finding=finding, source=source, wrapper=wrapper, flagged=flagged, statement=statement)
+    edit = fixer.fix(ctx)
+    if edit is None:
+        return None
+    stmt_range = ctx.position(statement)
+    new_module = parsed.visit(_Replace(edit.old, edit.new))
+    if ctx.imports:
+        codemod_context = CodemodContext()
+        for module_name, obj, asname in ctx.imports:
+            AddImportsVisitor.add_needed_import(codemod_context, module_name, obj, asname)
+        new_module = AddImportsVisitor(codemod_context).transform_module(new_module)
+    return Candidate(
+        fixer=fixer,
+        new_source=new_module.code,
+        description=edit.description or fixer.title,
+        confidence=fixer.confidence_for(ctx),
+        statement_lines=(stmt_range.start.line, stmt_range.end.line),
+    )
+
+
+__all__ = [
+    "Candidate",
+    "Case",
+    "Edit",
+    "FixContext",
+    "Fixer",
+    "locate",
+    "m",
+    "propose",
+]

@@ -1,0 +1,197 @@
+"""The gate: a candidate becomes a fix only when it is proven.
+
+Proof, in order (the first failure is recorded as the rejection reason):
+1. it changes something; the new file parses with libcst and compiles;
+2. the edit is confined to the flagged statement plus import lines, so every
+   byte outside it is identical;
+3. bandit re-scan: the target finding is gone (or lowered to LOW from a higher
+   severity), and no new finding of equal or higher severity appeared (bandit's
+   informational audit markers on the new code are allowed below HIGH);
+4. applying the fixer again changes nothing.
+Nothing unproven is ever emitted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import libcst as cst
+
+from bot.findings import Finding, Fix, Level
+from bot.fixers.base import Candidate, propose
+from bot.scan import ScanSettings, scan_source
+
+# Bandit's audit markers: they flag a construct for a look, not a risk the fix added
+# (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
+AUDIT_MARKERS = frozenset({"B403", "B404", "B603", "B606", "B607"})
+_IMPORT_LINE = re.compile(r"^\s*(import\s+\S|from\s+\S+\s+import\s)")
+
+
+class Rejected(Exception):
+    """Raised inside the gate with the human-readable reason."""
+
+
+@dataclass(frozen=True)
+class Hunk:
+    old_start: int  # 0-based, inclusive
+    old_end: int  # 0-based, exclusive
+    new_start: int
+    new_end: int
+
+
+def _hunks(old_lines: list[str], new_lines: list[str]) -> list[Hunk]:
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    return [Hunk(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _is_import_block(lines: list[str]) -> bool:
+    return all(not line.strip() or _IMPORT_LINE.match(line) for line in lines)
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{path}", tofile=f"b/{path}"
+        )
+    )
+
+
+def _check_syntax(path: str, new_source: str) -> None:
+    try:
+        cst.parse_module(new_source)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        raise Rejected(f"does not parse: {str(exc).splitlines()[0]}") from None
+    try:
+        compile(new_source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise Rejected(f"does not compile: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Where the edit is: the statement hunk (old lines, 1-based) and import lines."""
+
+    edit_start: int
+    edit_end: int
+    replacement: str
+    new_start: int
+    new_end: int
+    import_lines: tuple[str, ...]
+
+
+def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Confinement:
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    stmt_lo, stmt_hi = statement_lines[0] - 1, statement_lines[1]  # 0-based half-open
+    main: list[Hunk] = []
+    imports: list[str] = []
+    for hunk in _hunks(old_lines, new_lines):
+        inside = stmt_lo <= hunk.old_start and hunk.old_end <= stmt_hi
+        touches = hunk.old_start == hunk.old_end and stmt_lo <= hunk.old_start <= stmt_hi
+        if inside or (touches and not _is_import_block(new_lines[hunk.new_start : hunk.new_end])):
+            main.append(hunk)
+            continue
+        old_part = old_lines[hunk.old_start : hunk.old_end]
+        new_part = new_lines[hunk.new_start : hunk.new_end]
+        if _is_import_block(old_part) and _is_import_block(new_part):
+            imports.extend(line.rstrip("\r\n") for line in new_part if line.strip())
+            continue
+        raise Rejected(
+            f"edit not confined: old lines {hunk.old_start + 1}-{hunk.old_end} are outside the flagged "
+            f"statement (lines {statement_lines[0]}-{statement_lines[1]}) and are not imports"
+        )
+    if not main:
+        if not imports:
+            raise Rejected("no change")
+        raise Rejected("only imports changed; the flagged statement is untouched")
+    old_start = min(h.old_start for h in main)
+    old_end = max(h.old_end for h in main)
+    new_start = min(h.new_start for h in main)
+    new_end = max(h.new_end for h in main)
+    return Confinement(
+        edit_start=old_start + 1,
+        edit_end=max(old_end, old_start + 1),
+        replacement="".join(new_lines[new_start:new_end]),
+        new_start=new_start + 1,
+        new_end=new_end,
+        import_lines=tuple(imports),
+    )
+
+
+def _check_rescan(
+    path: str, old_findings: list[Finding], new_source: str, target: Finding, settings: ScanSettings, span: tuple[int, int]
+) -> list[Finding]:
+    report = scan_source(path, new_source, settings)
+    if report.skipped is not None:
+        raise Rejected(f"re-scan failed: {report.skipped.reason}")
+    lo, hi = span
+    for finding in report.findings:
+        if finding.rule_id != target.rule_id:
+            continue
+        if finding.fingerprint == target.fingerprint or (finding.start_line <= hi and finding.end_line >= lo):
+            lowered = finding.severity == Level.LOW and target.severity > Level.LOW
+            if not lowered:
+                raise Rejected(f"re-scan: {target.rule_id} still reported at line {finding.line} ({finding.severity})")
+    before = Counter(f.fingerprint for f in old_findings)
+    for finding in report.findings:
+        if before[finding.fingerprint] > 0:
+            before[finding.fingerprint] -= 1
+            continue
+        if finding.rule_id == target.rule_id:
+            continue  # the lowered target itself, checked above
+        if finding.severity < target.severity:
+            continue
+        if finding.rule_id in AUDIT_MARKERS and finding.severity < Level.HIGH:
+            continue
+        raise Rejected(
+            f"re-scan: new {finding.rule_id} ({finding.severity}) at line {finding.line}: {finding.message}"
+        )
+    return report.findings
+
+
+def _check_idempotent(candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]) -> None:
+    lo, hi = span
+    for finding in new_findings:
+        if finding.rule_id != target.rule_id or finding.end_line < lo or finding.start_line > hi:
+            continue
+        again = propose(candidate.fixer, candidate.new_source, finding)
+        if again is not None and again.new_source != candidate.new_source:
+            raise Rejected("not idempotent: applying the fixer again changes the code again")
+
+
+def prove(
+    path: str,
+    source: str,
+    findings: list[Finding],
+    target: Finding,
+    candidate: Candidate,
+    settings: ScanSettings,
+    provenance: str = "codemod",
+    score: float | None = None,
+) -> Fix:
+    """Run every check; return the `Fix` or raise `Rejected` with the reason."""
+    new = candidate.new_source
+    if new == source:
+        raise Rejected("no change")
+    _check_syntax(path, new)
+    confined = _check_confined(source, new, candidate.statement_lines)
+    span = (confined.new_start, max(confined.new_end, confined.new_start))
+    new_findings = _check_rescan(path, findings, new, target, settings, span)
+    _check_idempotent(candidate, path, new_findings, target, span)
+    return Fix(
+        finding=target,
+        fixer=candidate.fixer.name,
+        provenance=provenance,
+        confidence=candidate.confidence,
+        description=candidate.description,
+        new_source=new,
+        diff=unified_diff(path, source, new),
+        edit_start=confined.edit_start,
+        edit_end=confined.edit_end,
+        replacement=confined.replacement,
+        import_lines=confined.import_lines,
+        score=score,
+    )
