@@ -1,0 +1,203 @@
+"""The `mendbot` command line: `scan` (local review and repair) and the service
+entry points (`serve`, `worker`, `action`) that the other issues add.
+
+Exit codes: 0 nothing at or above `--fail-on` and every file scanned; 1 findings
+at or above `--fail-on`, or files that could not be scanned; 2 usage or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import DEFAULT_EXCLUDES, ConfigError, FilterMode, MendbotConfig, find_project_root, load
+from bot.diffscope import ChangedFile, DiffError, git_changed_since, parse_unified_diff
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with how mendbot was called; reported with exit code 2."""
+
+
+def _add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("scan", help="scan Python files and show proven fixes")
+    p.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("-o", "--output", help="write the report here instead of stdout")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--diff", action="store_true", help="print a unified diff of all proven fixes")
+    action.add_argument("--fix", action="store_true", help="apply all proven fixes (atomically per file)")
+    action.add_argument("--findings-only", action="store_true", help="report findings; do not look for fixes")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--changed-since", metavar="REF", help="only findings in changes since the merge base with REF")
+    scope.add_argument("--diff-input", metavar="FILE", help="only findings in this unified diff ('-' = stdin)")
+    p.add_argument("--filter-mode", choices=[m.value for m in FilterMode], help="which findings a diff keeps")
+    p.add_argument("--fail-on", choices=("low", "medium", "high", "never"), help="exit 1 at/above this severity")
+    p.add_argument("--severity", choices=("low", "medium", "high"), help="lowest severity reported")
+    p.add_argument("--confidence", choices=("low", "medium", "high"), help="lowest confidence reported")
+    p.add_argument("--select", help="comma-separated bandit ids to run (e.g. B602,B506)")
+    p.add_argument("--ignore", help="comma-separated bandit ids to skip")
+    p.add_argument("--exclude", help="comma-separated path globs to skip")
+    p.add_argument("--config", help="bandit config file (YAML/TOML); default: [tool.bandit] in pyproject.toml")
+    p.add_argument("--ignore-nosec", action="store_true", help="report findings suppressed by # nosec")
+    p.add_argument("--jobs", type=int, help="scan processes (default: one per core)")
+    p.add_argument("--no-cache", action="store_true", help="scan every file, ignore the cache")
+    p.add_argument("--cache-dir", help="cache folder (default: ~/.cache/mendbot)")
+    p.add_argument("--max-file-bytes", type=int, help="files above this size are not scanned")
+    p.add_argument("--allow-unscanned", action="store_true", help="files that could not be scanned do not fail the run")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mendbot", description="Security review and proven repair of Python code.")
+    parser.add_argument("--version", action="version", version=f"mendbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_scan_parser(sub)
+    rules = sub.add_parser("rules", help="list the bandit ids mendbot fixes")
+    rules.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    mapping = {
+        "severity": args.severity,
+        "confidence": args.confidence,
+        "select": args.select,
+        "ignore": args.ignore,
+        "exclude": args.exclude,
+        "bandit_config": args.config,
+        "jobs": args.jobs,
+        "cache_dir": args.cache_dir,
+        "max_file_bytes": args.max_file_bytes,
+        "filter_mode": args.filter_mode,
+    }
+    out: dict[str, object] = {k: v for k, v in mapping.items() if v is not None}
+    if args.fail_on is not None:
+        out["fail_on"] = "high" if args.fail_on == "never" else args.fail_on
+    if args.ignore_nosec:
+        out["ignore_nosec"] = True
+    if args.no_cache:
+        out["cache"] = False
+    return out
+
+
+def _diff_scope(args: argparse.Namespace, root: Path) -> dict[str, ChangedFile] | None:
+    if args.changed_since:
+        return git_changed_since(args.changed_since, root)
+    if args.diff_input:
+        text = sys.stdin.read() if args.diff_input == "-" else Path(args.diff_input).read_text(encoding="utf-8")
+        return parse_unified_diff(text)
+    return None
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    from bot.scanrun import ScanRequest, execute
+
+    first = Path(args.paths[0]) if args.paths else Path(".")
+    root = find_project_root(first if first.exists() else Path("."))
+    try:
+        config: MendbotConfig = load(root, _overrides(args))
+    except ConfigError as exc:
+        raise UsageError(f"configuration: {exc}") from None
+    try:
+        scope = _diff_scope(args, root)
+    except (DiffError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    request = ScanRequest(
+        paths=list(args.paths),
+        root=root,
+        config=config,
+        excludes=(*DEFAULT_EXCLUDES, *config.exclude),
+        scope=scope,
+        mode="fix" if args.fix else "diff" if args.diff else "findings" if args.findings_only else "review",
+        progress=not args.no_progress and args.format == "text" and sys.stderr.isatty(),
+    )
+    result = execute(request)
+    if result.missing:
+        raise UsageError("no such file or folder: " + ", ".join(result.missing))
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        _emit(args, result, out, config)
+    finally:
+        if args.output:
+            out.close()
+    failing = fail_on_level = None
+    if args.fail_on != "never":
+        fail_on_level = config.fail_on
+        failing = any(f.severity >= fail_on_level for r in result.reports for f in r.findings)
+    unscanned = any(r.skipped is not None for r in result.reports) and not args.allow_unscanned
+    return EXIT_FINDINGS if failing or unscanned else EXIT_OK
+
+
+def _emit(args: argparse.Namespace, result: object, out: object, config: MendbotConfig) -> None:
+    from rich.console import Console
+
+    from bot.report_json import to_json
+    from bot.report_text import render
+    from bot.sarif import to_sarif
+    from bot.scanrun import ScanResult
+
+    assert isinstance(result, ScanResult)
+    if args.diff:
+        out.write(result.combined_diff)  # type: ignore[attr-defined]
+        return
+    if args.format == "json":
+        json.dump(to_json(result.reports, config.fail_on), out, indent=2)  # type: ignore[arg-type]
+        out.write("\n")  # type: ignore[attr-defined]
+    elif args.format == "sarif":
+        json.dump(to_sarif(result.reports, result.sources), out, indent=2)  # type: ignore[arg-type]
+        out.write("\n")  # type: ignore[attr-defined]
+    else:
+        console = Console(file=out, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
+        render(console, result.reports, result.sources, show_fixes=not args.findings_only)
+        if args.fix:
+            for path in result.written:
+                console.print(f"[green]fixed[/] {path}")
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    from bot.rules import rule_table_json, rule_table_markdown, rule_table_text
+
+    if args.format == "markdown":
+        sys.stdout.write(rule_table_markdown())
+    elif args.format == "json":
+        sys.stdout.write(json.dumps(rule_table_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(rule_table_text())
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "scan":
+            return run_scan(args)
+        if args.command == "rules":
+            return run_rules(args)
+        parser.error(f"unknown command {args.command}")
+    except UsageError as exc:
+        print(f"mendbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:  # internal error: say so, exit 2, never pretend "clean"
+        print(f"mendbot: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("MENDBOT_DEBUG"):
+            raise
+        return EXIT_ERROR
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
