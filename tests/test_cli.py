@@ -1,0 +1,144 @@
+"""`mendbot scan` end to end through `main()`: each format, each exit code, --diff, --fix, diff scope."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.scan import scan_source
+
+SAMPLE = """import yaml
+
+
+def load(text):
+    return yaml.load(text)
+"""
+CLEAN = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(SAMPLE)
+    (tmp_path / "clean.py").write_text(CLEAN)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["scan", *args, "--no-cache"])
+    return code, capsys.readouterr().out
+
+
+def test_text_output_shows_finding_frame_and_proven_diff(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, str(project))
+    assert code == 1
+    assert "B506" in out and "yaml.safe_load" in out and "proven fix" in out
+
+
+def test_json_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, str(project), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["schema_version"] == 1
+    (finding,) = [f for file in doc["files"] for f in file["findings"]]
+    assert finding["rule_id"] == "B506" and finding["severity"] == "MEDIUM" and finding["cwe"] == 20
+    assert finding["fix"]["provenance"] == "codemod" and finding["fix"]["confidence"] == "safe"
+    assert "yaml.safe_load(text)" in finding["fix"]["diff"]
+    assert doc["summary"] == {
+        "files_scanned": 2,
+        "files_skipped": 0,
+        "findings": 1,
+        "by_severity": {"LOW": 0, "MEDIUM": 1, "HIGH": 0},
+        "proven_fixes": 1,
+        "fail_on": "MEDIUM",
+        "failing_findings": 1,
+    }
+
+
+def test_sarif_with_fixes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = run(capsys, str(project), "--format", "sarif")
+    doc = json.loads(out)
+    assert doc["version"] == "2.1.0"
+    run0 = doc["runs"][0]
+    assert [r["id"] for r in run0["tool"]["driver"]["rules"]] == ["B506"]
+    (result,) = run0["results"]
+    assert result["ruleId"] == "B506" and result["level"] == "warning"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 5
+    (replacement,) = result["fixes"][0]["artifactChanges"][0]["replacements"]
+    assert replacement["deletedRegion"]["startLine"] == 5
+    assert replacement["insertedContent"]["text"] == "    return yaml.safe_load(text)\n"
+    assert result["partialFingerprints"]["mendbot/v1"]
+
+
+def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, str(project / "clean.py"))[0] == 0
+    assert run(capsys, str(project), "--fail-on", "high")[0] == 0
+    assert run(capsys, str(project), "--fail-on", "medium")[0] == 1
+    assert run(capsys, str(project), "--fail-on", "never")[0] == 0
+    assert main(["scan", str(project / "nope")]) == 2
+    assert main(["scan", str(project), "--changed-since", "no-such-ref"]) == 2
+    with pytest.raises(SystemExit) as usage:
+        main(["scan", "--format", "xml"])
+    assert usage.value.code == 2
+
+
+def test_diff_and_fix(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, str(project), "--diff")
+    assert out.startswith("--- a/") and "+    return yaml.safe_load(text)" in out
+    assert (project / "app.py").read_text() == SAMPLE  # --diff writes nothing
+    mode = os.stat(project / "app.py").st_mode
+    run(capsys, str(project), "--fix")
+    fixed = (project / "app.py").read_text()
+    assert fixed == SAMPLE.replace("yaml.load", "yaml.safe_load")
+    assert os.stat(project / "app.py").st_mode == mode
+    assert scan_source("app.py", fixed).findings == []
+    assert not [p for p in project.iterdir() if p.name.startswith(".mendbot-")]
+
+
+def test_config_file_and_flags(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / ".mendbot.toml").write_text('ignore = ["B506"]\n')
+    assert run(capsys, str(project))[0] == 0
+    code, out = run(capsys, str(project), "--ignore", "B101", "--format", "json")
+    assert code == 1 and json.loads(out)["summary"]["findings"] == 1
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_changed_since_keeps_added_lines_only(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    (project / "app.py").write_text(SAMPLE + "\n\ndef load2(text):\n    return yaml.load(text)\n")
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        code, out = run(capsys, ".", "--changed-since", "main", "--format", "json")
+        lines = [f["line"] for file in json.loads(out)["files"] for f in file["findings"]]
+        assert lines == [9]
+        code, out = run(capsys, ".", "--changed-since", "main", "--format", "json", "--filter-mode", "file")
+        lines = [f["line"] for file in json.loads(out)["files"] for f in file["findings"]]
+        assert lines == [5, 9]
+    finally:
+        os.chdir(cwd)
+
+
+def test_unified_diff_on_stdin(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    diff = "--- a/app.py\n+++ b/app.py\n@@ -4,2 +4,2 @@\n def load(text):\n-    return 1\n+    return yaml.load(text)\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(diff))
+    monkeypatch.chdir(project)
+    code, out = run(capsys, ".", "--diff-input", "-", "--format", "json")
+    assert [f["line"] for file in json.loads(out)["files"] for f in file["findings"]] == [5]
+
+
+def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert any("B506" in row["rule_ids"] for row in rows)
