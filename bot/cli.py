@@ -44,6 +44,7 @@ def _add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--select", help="comma-separated bandit ids to run (e.g. B602,B506)")
     p.add_argument("--ignore", help="comma-separated bandit ids to skip")
     p.add_argument("--exclude", help="comma-separated path globs to skip")
+    p.add_argument("--no-default-excludes", action="store_true", help="also scan VCS, venv and build folders")
     p.add_argument("--config", help="bandit config file (YAML/TOML); default: [tool.bandit] in pyproject.toml")
     p.add_argument("--ignore-nosec", action="store_true", help="report findings suppressed by # nosec")
     p.add_argument("--jobs", type=int, help="scan processes (default: one per core)")
@@ -82,6 +83,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         out["fail_on"] = "high" if args.fail_on == "never" else args.fail_on
     if args.ignore_nosec:
         out["ignore_nosec"] = True
+    if args.no_default_excludes:
+        out["default_excludes"] = False
     if args.no_cache:
         out["cache"] = False
     return out
@@ -113,7 +116,7 @@ def run_scan(args: argparse.Namespace) -> int:
         paths=list(args.paths),
         root=root,
         config=config,
-        excludes=(*DEFAULT_EXCLUDES, *config.exclude),
+        excludes=(*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude),
         scope=scope,
         mode="fix" if args.fix else "diff" if args.diff else "findings" if args.findings_only else "review",
         progress=not args.no_progress and args.format == "text" and sys.stderr.isatty(),

@@ -56,6 +56,7 @@ class MendbotConfig(BaseSettings):
     select: list[str] = Field(default_factory=list, description="only these bandit ids")
     ignore: list[str] = Field(default_factory=list, description="never these bandit ids")
     exclude: list[str] = Field(default_factory=list, description="extra path globs to skip")
+    default_excludes: bool = Field(True, description="skip VCS, virtualenv and build folders")
     max_file_bytes: int = Field(DEFAULT_MAX_BYTES, description="files above this size are not scanned")
     skip_asserts_in_tests: bool = Field(True, description="drop B101 in test files")
     ignore_nosec: bool = False

@@ -1,0 +1,83 @@
+"""Prometheus metrics shared by the receiver and the workers.
+
+The receiver's own counters live in its process. Workers are other processes
+(maybe other machines), so what they observe — review latency, GitHub API
+calls by status — is accumulated in Redis and exported by the receiver's
+`/metrics` through a custom collector, next to the live queue depths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import redis
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0)
+_LATENCY_KEY = "mendbot:metrics:review_latency"
+_CALLS_KEY = "mendbot:metrics:github_calls"
+QUEUES = ("review", "model")
+
+
+def record_review_latency(client: redis.Redis, seconds: float) -> None:
+    """Called by a worker when a review is published (delivery → review posted)."""
+    pipe = client.pipeline()
+    for bound in LATENCY_BUCKETS:
+        if seconds <= bound:
+            pipe.hincrby(_LATENCY_KEY, f"le:{bound}", 1)
+    pipe.hincrby(_LATENCY_KEY, "count", 1)
+    pipe.hincrbyfloat(_LATENCY_KEY, "sum", seconds)
+    pipe.execute()
+
+
+def record_github_call(client: redis.Redis, status: int) -> None:
+    client.hincrby(_CALLS_KEY, str(status), 1)
+
+
+class RedisMetricsCollector(Collector):
+    """Exports worker-side metrics and queue depths read from Redis at scrape time."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def collect(self) -> Iterator[object]:
+        try:
+            depth = GaugeMetricFamily("mendbot_queue_depth", "jobs waiting in each queue", labels=["queue"])
+            for queue in QUEUES:
+                depth.add_metric([queue], float(self.client.llen(queue)))
+            yield depth
+            calls = CounterMetricFamily("mendbot_github_api_calls", "GitHub API calls by HTTP status", labels=["status"])
+            for status, count in sorted(self.client.hgetall(_CALLS_KEY).items()):
+                calls.add_metric([status.decode()], float(count))
+            yield calls
+            raw = {k.decode(): v.decode() for k, v in self.client.hgetall(_LATENCY_KEY).items()}
+            buckets = [(str(b), float(raw.get(f"le:{b}", 0))) for b in LATENCY_BUCKETS]
+            count = float(raw.get("count", 0))
+            buckets.append(("+Inf", count))
+            yield HistogramMetricFamily(
+                "mendbot_review_latency_seconds",
+                "delivery received → review posted",
+                buckets=buckets,
+                sum_value=float(raw.get("sum", 0)),
+            )
+        except redis.RedisError:
+            return
+
+
+class ReceiverMetrics:
+    """The receiver's in-process metrics, on their own registry (no global state)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.registry = CollectorRegistry()
+        self.deliveries = Counter(
+            "mendbot_webhook_deliveries", "webhook deliveries by event and outcome", ["event", "outcome"], registry=self.registry
+        )
+        self.ack_seconds = Histogram(
+            "mendbot_webhook_ack_seconds",
+            "time to answer a delivery",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.registry.register(RedisMetricsCollector(client))
