@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mendbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_scan_parser(sub)
+    serve = sub.add_parser("serve", help="run the webhook receiver (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    worker = sub.add_parser("worker", help="run a Celery worker for the review/model queues")
+    worker.add_argument("--queues", default="review,model", help="comma-separated queues (default: review,model)")
+    worker.add_argument("--concurrency", type=int, help="worker processes (default: one per core)")
+    worker.add_argument("--beat", action="store_true", help="also run the periodic redelivery task (one worker only)")
+    worker.add_argument("--loglevel", default="INFO")
     rules = sub.add_parser("rules", help="list the bandit ids mendbot fixes")
     rules.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     return parser
@@ -176,6 +185,40 @@ def run_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.service_settings import SettingsError, load_service_settings
+    from bot.webhook import create_app
+
+    try:
+        settings = load_service_settings().require(receiver=True)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return EXIT_OK
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Start Celery's own worker on `workers.app` (imported by name: bot never imports workers)."""
+    from bot.service_settings import SettingsError, load_service_settings
+
+    try:
+        load_service_settings().require(github=True)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    from celery.bin.celery import main as celery_main
+
+    argv = ["celery", "-A", "workers.app", "worker", "-Q", args.queues, "--loglevel", args.loglevel]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    if args.beat:
+        argv.append("--beat")
+    sys.argv = argv
+    celery_main()
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -184,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_scan(args)
         if args.command == "rules":
             return run_rules(args)
+        if args.command == "serve":
+            return run_serve(args)
+        if args.command == "worker":
+            return run_worker(args)
         parser.error(f"unknown command {args.command}")
     except UsageError as exc:
         print(f"mendbot: error: {exc}", file=sys.stderr)

@@ -1,0 +1,198 @@
+"""Review one pull request end to end through a `GitHubClient`: the unit of work
+the Celery task and the GitHub Action both run.
+
+Never checks out or executes PR code: files are fetched as blobs at the head
+sha and only parsed. mendbot's configuration is read from the *base* commit, so
+a PR cannot switch its own checks off.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from github import GithubException
+
+from bot import config as mendbot_config
+from bot.config import ConfigError, MendbotConfig
+from bot.diffscope import ChangedFile, keep, parse_patch_field
+from bot.engine import Proposer, fix_each
+from bot.findings import FileReport, Skipped
+from bot.github_client import GitHubClient
+from bot.review import (
+    REVIEW_MARKER,
+    SUMMARY_MARKER,
+    ReviewFile,
+    annotations,
+    batches,
+    compose_review,
+    compose_summary,
+    conclusion_for,
+    fingerprints_in,
+    mark_fixed,
+)
+from bot.scan import ScanSettings, scan_source
+
+CHECK_NAME = "mendbot"
+
+
+@dataclass
+class ReviewOutcome:
+    status: str  # reviewed | superseded | closed | nothing-new
+    head_sha: str
+    review_id: int | None = None
+    comments: int = 0
+    fixed: int = 0
+    findings: int = 0
+    conclusion: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> tuple[MendbotConfig, str | None]:
+    """mendbot and bandit settings as the *base* branch has them."""
+    files: dict[str, Any] = {}
+    bandit_config = None
+    for name in (".mendbot.toml", "pyproject.toml"):
+        raw = gh.file_at(repo, name, base_sha)
+        if raw is None:
+            continue
+        text = raw.decode("utf-8", "replace")
+        try:
+            values = mendbot_config.parse_project_config(text, name)
+        except ConfigError:
+            values = {}
+        if values and not files:
+            files = values
+        if name == "pyproject.toml" and "[tool.bandit]" in text:
+            bandit_config = os.path.join(workdir, "pyproject.toml")
+            with open(bandit_config, "w", encoding="utf-8") as handle:
+                handle.write(text)
+    try:
+        return mendbot_config.load(None, {}, files), bandit_config
+    except ConfigError:
+        return mendbot_config.load(None, {}, {}), bandit_config
+
+
+def collect_files(
+    gh: GitHubClient, repo: Any, pr: Any, head_sha: str, config: MendbotConfig, settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+) -> list[ReviewFile]:
+    """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes."""
+    out = []
+    for entry in gh.pull_files(pr):
+        path = entry.filename
+        if entry.status == "removed" or not path.endswith(".py"):
+            continue
+        if entry.patch:
+            changed = parse_patch_field(path, entry.patch)
+        else:  # GitHub omits `patch` for very large diffs: findings go to the summary
+            changed = ChangedFile(path, added=set(range(1, 10**7)), hunks=[])
+        raw = gh.file_at(repo, path, head_sha)
+        if raw is None:
+            report = FileReport(path, skipped=Skipped(path, "could not fetch the file at the head commit"))
+            out.append(ReviewFile(path, changed, None, report))
+            continue
+        report = scan_source(path, raw, settings)
+        source = None
+        if report.skipped is None:
+            report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
+            source = raw.decode("utf-8", "replace")
+            if report.findings:
+                try:
+                    from bot.scan import _decode
+
+                    source = _decode(raw)
+                except (SyntaxError, UnicodeDecodeError, LookupError):
+                    pass
+                outcome = fix_each(path, source, report.findings, settings, proposers)
+                report.fixes, report.rejections = outcome.fixes, outcome.rejections
+        out.append(ReviewFile(path, changed, source, report))
+    return out
+
+
+def _ours(body: str | None) -> bool:
+    return bool(body) and ("<!-- mendbot:" in (body or ""))
+
+
+def _post_review(gh: GitHubClient, pr: Any, head_sha: str, body: str, comments: list[dict[str, Any]]) -> Any:
+    """POST the review; a 502 may still have created it, so look for its marker first."""
+    try:
+        return gh.create_review(pr, head_sha, body, comments)
+    except GithubException as exc:
+        if exc.status < 500:
+            raise
+        marker = REVIEW_MARKER.format(head_sha)
+        for review in gh.reviews(pr):
+            if marker in (review.body or ""):
+                return review
+        raise
+
+
+def review_pull_request(
+    gh: GitHubClient,
+    repo_name: str,
+    number: int,
+    head_sha: str,
+    proposers: Sequence[Proposer] = (),
+    overrides: dict[str, Any] | None = None,
+    checks: bool = True,
+) -> ReviewOutcome:
+    repo = gh.repo(repo_name)
+    pr = gh.pull(repo, number)
+    if pr.head.sha != head_sha:
+        return ReviewOutcome("superseded", head_sha, notes=[f"PR head is now {pr.head.sha[:7]}"])
+    if pr.state == "closed":
+        return ReviewOutcome("closed", head_sha)
+    with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
+        config, bandit_config = base_config(gh, repo, pr.base.sha, workdir)
+        if overrides:
+            config = config.model_copy(update=overrides)
+        settings = config.scan_settings()
+        if bandit_config:
+            settings = ScanSettings(**{**settings.__dict__, "bandit_config": bandit_config})
+        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers)
+    current = {f.fingerprint for item in files for f in item.report.findings}
+    existing = [c for c in gh.review_comments(pr) if _ours(c.body)]
+    commented: set[str] = set()
+    for comment in existing:
+        commented.update(fingerprints_in(comment.body))
+    composed = compose_review(files, head_sha, commented, config.max_comments)
+    outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current))
+    if composed.comments:
+        review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])
+        outcome.status, outcome.review_id, outcome.comments = "reviewed", review.id, len(composed.comments)
+    fixed = []
+    for comment in existing:
+        prints = fingerprints_in(comment.body)
+        if prints and not (set(prints) & current) and "mendbot:fixed" not in comment.body:
+            gh.edit_review_comment(comment, mark_fixed(comment.body, head_sha))
+            fixed.extend(prints)
+    outcome.fixed = len(fixed)
+    all_findings = [f for item in files for f in item.report.findings]
+    skipped = any(item.report.skipped for item in files)
+    outcome.conclusion = conclusion_for(all_findings, config.fail_on, skipped)
+    summary = compose_summary(files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on)
+    sticky = next((c for c in gh.issue_comments(pr) if SUMMARY_MARKER in (c.body or "")), None)
+    if sticky is None:
+        gh.create_issue_comment(pr, summary)
+    elif sticky.body != summary:
+        gh.edit_issue_comment(sticky, summary)
+    if checks:
+        publish_check_run(gh, repo, head_sha, files, outcome.conclusion, summary)
+    return outcome
+
+
+def publish_check_run(gh: GitHubClient, repo: Any, head_sha: str, files: list[ReviewFile], conclusion: str, summary: str) -> None:
+    """A check run whose conclusion follows the severity gate; annotations 50 per request."""
+    notes = annotations(files)
+    chunks = batches(notes)
+    title = f"{len(notes)} finding(s)" if notes else "no findings"
+    output = {"title": title, "summary": summary[:65000], "annotations": chunks[0]}
+    run = gh.create_check_run(
+        repo, name=CHECK_NAME, head_sha=head_sha, status="completed", conclusion=conclusion, output=output
+    )
+    for chunk in chunks[1:]:
+        gh.edit_check_run(run, output={"title": title, "summary": summary[:65000], "annotations": chunk})
