@@ -79,8 +79,20 @@ def main() -> int:
                 return 2
             bandit_times.append(t_bandit)
             cache = work / f"cache{run}"
-            base = [str(BIN / "mendbot"), "scan", str(tree), "--findings-only", "--format", "json",
-                    "--no-default-excludes", "--cache-dir", str(cache), "--fail-on", "never", "--allow-unscanned"]
+            base = [
+                str(BIN / "mendbot"),
+                "scan",
+                str(tree),
+                "--findings-only",
+                "--format",
+                "json",
+                "--no-default-excludes",
+                "--cache-dir",
+                str(cache),
+                "--fail-on",
+                "never",
+                "--allow-unscanned",
+            ]
             env = {**os.environ, "MENDBOT_SKIP_ASSERTS_IN_TESTS": "false"}  # bandit's CLI reports those too
             t_cold, cold = timed(base, env)
             t_warm, warm = timed(base, env)

@@ -39,7 +39,9 @@ class ScanCache(ScanCacheLike):
         return f"{settings_key}:{digest}:{path}"
 
     def get(self, path: str, data: bytes, settings_key: str) -> FileReport | None:
-        row = self._db.execute("SELECT report FROM scans WHERE key = ?", (self._key(path, data, settings_key),)).fetchone()
+        row = self._db.execute(
+            "SELECT report FROM scans WHERE key = ?", (self._key(path, data, settings_key),)
+        ).fetchone()
         if row is None:
             return None
         payload = json.loads(row[0])

@@ -19,7 +19,7 @@ from bot.findings import Level
 from bot.scan import DEFAULT_MAX_BYTES, ScanSettings
 
 
-class FilterMode(str, enum.Enum):
+class FilterMode(enum.StrEnum):
     """Which findings a diff keeps (reviewdog's filter modes)."""
 
     ADDED = "added"  # a line of the finding was added by the change
@@ -60,7 +60,9 @@ class MendbotConfig(BaseSettings):
     max_file_bytes: int = Field(DEFAULT_MAX_BYTES, description="files above this size are not scanned")
     skip_asserts_in_tests: bool = Field(True, description="drop B101 in test files")
     ignore_nosec: bool = False
-    bandit_config: str | None = Field(None, description="bandit config file (default: pyproject [tool.bandit] / .bandit)")
+    bandit_config: str | None = Field(
+        None, description="bandit config file (default: pyproject [tool.bandit] / .bandit)"
+    )
     filter_mode: FilterMode = FilterMode.ADDED
     max_comments: int = Field(25, description="inline review comments per review; the rest go to the summary")
     model: bool = Field(False, description="ask the learned fixer for candidates where codemods decline")
@@ -139,7 +141,9 @@ def parse_project_config(text: str, filename: str) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in data.items()}
 
 
-def load(root: Path | None = None, overrides: dict[str, Any] | None = None, file_values: dict[str, Any] | None = None) -> MendbotConfig:
+def load(
+    root: Path | None = None, overrides: dict[str, Any] | None = None, file_values: dict[str, Any] | None = None
+) -> MendbotConfig:
     """Project file values < environment < explicit overrides (flags)."""
     from pydantic import ValidationError
 

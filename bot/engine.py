@@ -29,8 +29,9 @@ class Proposer(Protocol):
 
     name: str
 
-    def candidates(self, path: str, source: str, findings: Sequence[Finding]) -> dict[str, list[tuple[Candidate, float]]]:
-        ...
+    def candidates(
+        self, path: str, source: str, findings: Sequence[Finding]
+    ) -> dict[str, list[tuple[Candidate, float]]]: ...
 
 
 @dataclass
@@ -110,38 +111,29 @@ def fix_all(
     fixable: Callable[[Finding], bool] = lambda f: True,
     max_steps: int = 200,
 ) -> tuple[str, list[Fix]]:
-    """Apply proven fixes one at a time; every step is gated against the current text."""
+    """Apply proven fixes one at a time; every step is gated against the current text.
+
+    Fingerprints do not depend on line numbers, so the findings not yet fixed
+    keep their identity across steps while earlier fixes shift lines around.
+    """
     current = source
     current_findings = list(findings)
     wanted = {f.fingerprint for f in findings if fixable(f)}
+    attempted: set[str] = set()
     applied: list[Fix] = []
-    attempted: set[tuple[str, str]] = set()
     for _ in range(max_steps):
-        pending = [
-            f
-            for f in current_findings
-            if (f.fingerprint in wanted or _same_site(f, applied)) and (f.rule_id, f.code) not in attempted
-        ]
-        pending = [f for f in pending if fixers_for(f.rule_id)] + [f for f in pending if not fixers_for(f.rule_id)]
-        if not pending:
+        target = next((f for f in current_findings if f.fingerprint in wanted - attempted), None)
+        if target is None:
             break
-        target = pending[0]
-        attempted.add((target.rule_id, target.code))
-        outcome = fix_each(path, current, current_findings, settings, proposers, lambda f: f is target)
+        attempted.add(target.fingerprint)
+        outcome = fix_each(path, current, current_findings, settings, proposers, target.__eq__)
         fix = outcome.fixes.get(target.fingerprint)
         if fix is None:
             continue
         applied.append(fix)
         current = fix.new_source
-        report = scan_source(path, current, settings)
-        current_findings = report.findings
-        # Findings whose text moved keep being wanted: re-key by rule + code.
-        wanted |= {f.fingerprint for f in current_findings if (f.rule_id, f.code) in {(w.rule_id, w.code) for w in findings if w.fingerprint in wanted}}
+        current_findings = scan_source(path, current, settings).findings
     return current, applied
-
-
-def _same_site(finding: Finding, applied: list[Fix]) -> bool:
-    return False
 
 
 def review_file(

@@ -35,7 +35,7 @@ class Level(enum.IntEnum):
         return self.name
 
 
-class FixConfidence(str, enum.Enum):
+class FixConfidence(enum.StrEnum):
     """How much a human should look at a proven fix before committing it.
 
     `safe`: removes the insecure behaviour and changes nothing else in the normal

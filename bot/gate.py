@@ -122,7 +122,12 @@ def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Con
 
 
 def _check_rescan(
-    path: str, old_findings: list[Finding], new_source: str, target: Finding, settings: ScanSettings, span: tuple[int, int]
+    path: str,
+    old_findings: list[Finding],
+    new_source: str,
+    target: Finding,
+    settings: ScanSettings,
+    span: tuple[int, int],
 ) -> list[Finding]:
     report = scan_source(path, new_source, settings)
     if report.skipped is not None:
@@ -146,13 +151,13 @@ def _check_rescan(
             continue
         if finding.rule_id in AUDIT_MARKERS and finding.severity < Level.HIGH:
             continue
-        raise Rejected(
-            f"re-scan: new {finding.rule_id} ({finding.severity}) at line {finding.line}: {finding.message}"
-        )
+        raise Rejected(f"re-scan: new {finding.rule_id} ({finding.severity}) at line {finding.line}: {finding.message}")
     return report.findings
 
 
-def _check_idempotent(candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]) -> None:
+def _check_idempotent(
+    candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]
+) -> None:
     lo, hi = span
     for finding in new_findings:
         if finding.rule_id != target.rule_id or finding.end_line < lo or finding.start_line > hi:

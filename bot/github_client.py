@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import redis
@@ -125,7 +126,7 @@ class GitHubClient:
         key = _TOKEN_KEY.format(self.installation_id)
         cached = self.redis.get(key)
         if cached:
-            return cached.decode()
+            return cached.decode() if isinstance(cached, bytes) else str(cached)
         auth = self._call(lambda: self.integration().get_access_token(self.installation_id))  # type: ignore[arg-type]
         ttl = int(auth.expires_at.timestamp() - time.time() - 120) if auth.expires_at else 3000
         self.redis.set(key, auth.token, ex=max(ttl, 60))
@@ -218,7 +219,7 @@ class GitHubClient:
         url: str | None = "/app/hook/deliveries"
         params: dict[str, Any] | None = {"per_page": 100}
         while url:
-            headers, data = self._call(lambda: requester.requestJsonAndCheck("GET", url, parameters=params))
+            headers, data = self._call(partial(requester.requestJsonAndCheck, "GET", url, parameters=params))
             params = None
             for delivery in data or []:
                 stamp = _timestamp(delivery.get("delivered_at"))

@@ -8,11 +8,11 @@ calls by status — is accumulated in Redis and exported by the receiver's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -36,31 +36,37 @@ def record_github_call(client: redis.Redis, status: int) -> None:
     client.hincrby(_CALLS_KEY, str(status), 1)
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class RedisMetricsCollector(Collector):
     """Exports worker-side metrics and queue depths read from Redis at scrape time."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def collect(self) -> Iterator[object]:
+    def collect(self) -> Iterable[Metric]:
         try:
             depth = GaugeMetricFamily("mendbot_queue_depth", "jobs waiting in each queue", labels=["queue"])
             for queue in QUEUES:
                 depth.add_metric([queue], float(self.client.llen(queue)))
             yield depth
-            calls = CounterMetricFamily("mendbot_github_api_calls", "GitHub API calls by HTTP status", labels=["status"])
+            calls = CounterMetricFamily(
+                "mendbot_github_api_calls", "GitHub API calls by HTTP status", labels=["status"]
+            )
             for status, count in sorted(self.client.hgetall(_CALLS_KEY).items()):
-                calls.add_metric([status.decode()], float(count))
+                calls.add_metric([_text(status)], float(count))
             yield calls
-            raw = {k.decode(): v.decode() for k, v in self.client.hgetall(_LATENCY_KEY).items()}
-            buckets = [(str(b), float(raw.get(f"le:{b}", 0))) for b in LATENCY_BUCKETS]
-            count = float(raw.get("count", 0))
-            buckets.append(("+Inf", count))
+            raw = {_text(k): float(v) for k, v in self.client.hgetall(_LATENCY_KEY).items()}
+            buckets = [(str(b), raw.get(f"le:{b}", 0.0)) for b in LATENCY_BUCKETS]
+            total = raw.get("count", 0.0)
+            buckets.append(("+Inf", total))
             yield HistogramMetricFamily(
                 "mendbot_review_latency_seconds",
                 "delivery received → review posted",
                 buckets=buckets,
-                sum_value=float(raw.get("sum", 0)),
+                sum_value=raw.get("sum", 0.0),
             )
         except redis.RedisError:
             return
@@ -72,7 +78,10 @@ class ReceiverMetrics:
     def __init__(self, client: redis.Redis) -> None:
         self.registry = CollectorRegistry()
         self.deliveries = Counter(
-            "mendbot_webhook_deliveries", "webhook deliveries by event and outcome", ["event", "outcome"], registry=self.registry
+            "mendbot_webhook_deliveries",
+            "webhook deliveries by event and outcome",
+            ["event", "outcome"],
+            registry=self.registry,
         )
         self.ack_seconds = Histogram(
             "mendbot_webhook_ack_seconds",

@@ -26,8 +26,8 @@ from bot.review import (
     REVIEW_MARKER,
     SUMMARY_MARKER,
     ReviewFile,
-    annotations,
     batches,
+    check_annotations,
     compose_review,
     compose_summary,
     conclusion_for,
@@ -77,7 +77,12 @@ def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> tup
 
 
 def collect_files(
-    gh: GitHubClient, repo: Any, pr: Any, head_sha: str, config: MendbotConfig, settings: ScanSettings,
+    gh: GitHubClient,
+    repo: Any,
+    pr: Any,
+    head_sha: str,
+    config: MendbotConfig,
+    settings: ScanSettings,
     proposers: Sequence[Proposer] = (),
 ) -> list[ReviewFile]:
     """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes."""
@@ -185,9 +190,11 @@ def review_pull_request(
     return outcome
 
 
-def publish_check_run(gh: GitHubClient, repo: Any, head_sha: str, files: list[ReviewFile], conclusion: str, summary: str) -> None:
+def publish_check_run(
+    gh: GitHubClient, repo: Any, head_sha: str, files: list[ReviewFile], conclusion: str, summary: str
+) -> None:
     """A check run whose conclusion follows the severity gate; annotations 50 per request."""
-    notes = annotations(files)
+    notes = check_annotations(files)
     chunks = batches(notes)
     title = f"{len(notes)} finding(s)" if notes else "no findings"
     output = {"title": title, "summary": summary[:65000], "annotations": chunks[0]}

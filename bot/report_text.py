@@ -53,7 +53,10 @@ def render(console: Console, reports: Sequence[FileReport], sources: dict[str, s
             if fix is not None:
                 fixed += 1
                 parts.append(
-                    Text(f"proven fix ({fix.confidence.value}, {fix.provenance}: {fix.fixer}): {fix.description}", "green")
+                    Text(
+                        f"proven fix ({fix.confidence.value}, {fix.provenance}: {fix.fixer}): {fix.description}",
+                        "green",
+                    )
                 )
                 parts.append(Syntax(fix.diff, "diff", theme="ansi_dark"))
             console.print(Panel(Group(*parts), title=header, title_align="left", border_style=_STYLE[finding.severity]))

@@ -127,7 +127,8 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
     provenance = f"{fix.provenance} `{fix.fixer}`"
     score = f", score {fix.score:.2f}" if fix.score is not None else ""
     body = _heading(finding) + (
-        f"\n**Proven fix** ({fix.confidence.value}; {provenance}{score}): {fix.description}\n\n" + _suggestion(new_lines)
+        f"\n**Proven fix** ({fix.confidence.value}; {provenance}{score}): {fix.description}\n\n"
+        + _suggestion(new_lines)
     )
     comments = []
     extra = ""
@@ -162,7 +163,11 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
 
 def _plain_comment(item: ReviewFile, finding: Finding, fix: Fix | None) -> Comment | None:
     lines = range(finding.start_line, finding.end_line + 1)
-    line = finding.line if _hunk_of(item.changed, finding.line) else next((n for n in lines if _hunk_of(item.changed, n)), None)
+    line = (
+        finding.line
+        if _hunk_of(item.changed, finding.line)
+        else next((n for n in lines if _hunk_of(item.changed, n)), None)
+    )
     if line is None:
         return None
     body = _heading(finding)
@@ -173,9 +178,11 @@ def _plain_comment(item: ReviewFile, finding: Finding, fix: Fix | None) -> Comme
             f"```diff\n{fix.diff}```\n"
         )
     else:
-        body += "\nNo automatic fix passed mendbot's gate for this one; see the rule's documentation: " + (
-            finding.more_info or "https://bandit.readthedocs.io/"
-        ) + "\n"
+        body += (
+            "\nNo automatic fix passed mendbot's gate for this one; see the rule's documentation: "
+            + (finding.more_info or "https://bandit.readthedocs.io/")
+            + "\n"
+        )
     return Comment(item.path, line, body + "\n" + FP_MARKER.format(finding.fingerprint), None, finding.fingerprint)
 
 
@@ -258,7 +265,7 @@ def conclusion_for(findings: Iterable[Finding], fail_on: Level, skipped: bool) -
     return "neutral" if skipped else "success"
 
 
-def annotations(files: Iterable[ReviewFile]) -> list[dict[str, Any]]:
+def check_annotations(files: Iterable[ReviewFile]) -> list[dict[str, Any]]:
     level = {Level.HIGH: "failure", Level.MEDIUM: "warning", Level.LOW: "notice", Level.UNDEFINED: "notice"}
     out = []
     for item in files:
@@ -289,4 +296,6 @@ def mark_fixed(body: str, head_sha: str) -> str:
         return body
     title = (body.strip().splitlines() or [""])[0]
     markers = "".join(FP_MARKER.format(fp) for fp in fingerprints_in(body))
-    return f"✅ **Fixed** in `{head_sha[:7]}` — mendbot no longer finds this.\n\n~~{title}~~\n\n{FIXED_MARKER}{markers}\n"
+    return (
+        f"✅ **Fixed** in `{head_sha[:7]}` — mendbot no longer finds this.\n\n~~{title}~~\n\n{FIXED_MARKER}{markers}\n"
+    )

@@ -50,7 +50,11 @@ def _rule(finding: Finding) -> dict[str, Any]:
 
 
 def _result(finding: Finding, fix: Fix | None, sources: dict[str, str]) -> dict[str, Any]:
-    region: dict[str, Any] = {"startLine": finding.start_line, "startColumn": finding.col + 1, "endLine": finding.end_line}
+    region: dict[str, Any] = {
+        "startLine": finding.start_line,
+        "startColumn": finding.col + 1,
+        "endLine": finding.end_line,
+    }
     if finding.end_col is not None:
         region["endColumn"] = finding.end_col + 1
     result: dict[str, Any] = {
@@ -58,7 +62,12 @@ def _result(finding: Finding, fix: Fix | None, sources: dict[str, str]) -> dict[
         "level": _LEVEL[finding.severity],
         "message": {"text": finding.message},
         "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"}, "region": region}}
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+                    "region": region,
+                }
+            }
         ],
         "partialFingerprints": {"mendbot/v1": finding.fingerprint},
         "properties": {"severity": finding.severity.name, "confidence": finding.confidence.name, "cwe": finding.cwe},
@@ -108,9 +117,7 @@ def to_sarif(reports: Sequence[FileReport], sources: dict[str, str]) -> dict[str
                         "properties": {"bandit": BANDIT_VERSION},
                     }
                 },
-                "invocations": [
-                    {"executionSuccessful": True, "toolExecutionNotifications": notifications}
-                ],
+                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                 "results": results,
             }
         ],

@@ -64,8 +64,11 @@ def is_test_path(path: str) -> bool:
     """Test code uses `assert` by design; B101 there is noise (bandit's own advice)."""
     normalised = "/" + path.replace(os.sep, "/")
     name = normalised.rsplit("/", 1)[-1]
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" or any(
-        part in normalised for part in ("/tests/", "/test/", "/testing/")
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(part in normalised for part in ("/tests/", "/test/", "/testing/"))
     )
 
 

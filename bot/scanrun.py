@@ -138,7 +138,11 @@ def execute(request: ScanRequest) -> ScanResult:
             text, _ = precheck(report.path, raw[report.path], settings.max_bytes)
             if text is not None:
                 result.sources[report.path] = text
-    work = [(r.path, result.sources[r.path], r.findings, settings) for r in ordered if r.findings and r.path in result.sources]
+    work = [
+        (r.path, result.sources[r.path], r.findings, settings)
+        for r in ordered
+        if r.findings and r.path in result.sources
+    ]
     jobs = config.jobs or os.cpu_count() or 1
     if request.mode == "review":
         for (path, *_), (fixes, rejections) in zip(work, _map(_prove_file, work, jobs), strict=True):
@@ -146,7 +150,9 @@ def execute(request: ScanRequest) -> ScanResult:
             reports[path].rejections = rejections
     elif request.mode in ("diff", "fix"):
         diffs = []
-        for (path, source, _findings, _settings), (new_source, applied) in zip(work, _map(_fix_file, work, jobs), strict=True):
+        for (path, source, _findings, _settings), (new_source, applied) in zip(
+            work, _map(_fix_file, work, jobs), strict=True
+        ):
             if not applied or new_source == source:
                 continue
             for fix in applied:

@@ -31,7 +31,9 @@ class ServiceSettings(BaseSettings):
     review_drafts: bool = False
     delivery_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 25 * 1024 * 1024
-    write_interval_seconds: float = Field(1.0, description="minimum gap between content-creating requests per installation")
+    write_interval_seconds: float = Field(
+        1.0, description="minimum gap between content-creating requests per installation"
+    )
     max_comments: int = 25
     bot_login: str = "mendbot[bot]"
 
@@ -41,7 +43,9 @@ class ServiceSettings(BaseSettings):
             try:
                 self.github_private_key = self.github_private_key_path.read_text(encoding="utf-8")
             except OSError as exc:
-                raise ValueError(f"MENDBOT_GITHUB_PRIVATE_KEY_PATH: cannot read {self.github_private_key_path}: {exc}") from None
+                raise ValueError(
+                    f"MENDBOT_GITHUB_PRIVATE_KEY_PATH: cannot read {self.github_private_key_path}: {exc}"
+                ) from None
         return self
 
     @property

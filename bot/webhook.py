@@ -177,7 +177,9 @@ class Receiver:
             installation = payload.get("installation") or {}
             if isinstance(installation, dict) and "id" in installation:
                 record = {"action": payload.get("action"), "account": (installation.get("account") or {}).get("login")}
-                await run_in_threadpool(self.redis.hset, _INSTALLATIONS_KEY, str(installation["id"]), json.dumps(record))
+                await run_in_threadpool(
+                    self.redis.hset, _INSTALLATIONS_KEY, str(installation["id"]), json.dumps(record)
+                )
             return "installation_recorded", JSONResponse({"ok": True, "recorded": event})
         if event != "pull_request":
             return "ignored", JSONResponse({"ok": True, "ignored": event})
@@ -193,7 +195,7 @@ class Receiver:
         ttl = self.settings.delivery_ttl_seconds
         if not self.redis.set(key, "pending", nx=True, ex=60):
             state = self.redis.get(key)
-            return "duplicate", JSONResponse({"ok": True, "duplicate": delivery, "state": (state or b"").decode()})
+            return "duplicate", JSONResponse({"ok": True, "duplicate": delivery, "state": state.decode() if isinstance(state, bytes) else str(state or "")})
         try:
             task_id = self.enqueue(job)
         except Exception as exc:

@@ -87,7 +87,7 @@ def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_diff_and_fix(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, str(project), "--diff")
+    _, out = run(capsys, str(project), "--diff")
     assert out.startswith("--- a/") and "+    return yaml.safe_load(text)" in out
     assert (project / "app.py").read_text() == SAMPLE  # --diff writes nothing
     mode = os.stat(project / "app.py").st_mode
@@ -118,23 +118,25 @@ def test_changed_since_keeps_added_lines_only(project: Path, capsys: pytest.Capt
     cwd = os.getcwd()
     os.chdir(project)
     try:
-        code, out = run(capsys, ".", "--changed-since", "main", "--format", "json")
+        _, out = run(capsys, ".", "--changed-since", "main", "--format", "json")
         lines = [f["line"] for file in json.loads(out)["files"] for f in file["findings"]]
         assert lines == [9]
-        code, out = run(capsys, ".", "--changed-since", "main", "--format", "json", "--filter-mode", "file")
+        _, out = run(capsys, ".", "--changed-since", "main", "--format", "json", "--filter-mode", "file")
         lines = [f["line"] for file in json.loads(out)["files"] for f in file["findings"]]
         assert lines == [5, 9]
     finally:
         os.chdir(cwd)
 
 
-def test_unified_diff_on_stdin(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unified_diff_on_stdin(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
 
     diff = "--- a/app.py\n+++ b/app.py\n@@ -4,2 +4,2 @@\n def load(text):\n-    return 1\n+    return yaml.load(text)\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(diff))
     monkeypatch.chdir(project)
-    code, out = run(capsys, ".", "--diff-input", "-", "--format", "json")
+    _, out = run(capsys, ".", "--diff-input", "-", "--format", "json")
     assert [f["line"] for file in json.loads(out)["files"] for f in file["findings"]] == [5]
 
 

@@ -144,10 +144,16 @@ def programs(draw: st.DrawFn) -> str:
     if wrap == "module":
         return HEADER + "\n".join(body) + "\n"
     if wrap == "function":
-        return HEADER + "\n\ndef handler(data, url, dest, cmd, tar, payload, alphabet):\n" + "".join(f"    {s}\n" for s in body)
+        return (
+            HEADER
+            + "\n\ndef handler(data, url, dest, cmd, tar, payload, alphabet):\n"
+            + "".join(f"    {s}\n" for s in body)
+        )
     if wrap == "method":
-        return HEADER + "\n\nclass C:\n    def m(self, data, url, dest, cmd, tar, payload, alphabet):\n" + "".join(
-            f"        {s}\n" for s in body
+        return (
+            HEADER
+            + "\n\nclass C:\n    def m(self, data, url, dest, cmd, tar, payload, alphabet):\n"
+            + "".join(f"        {s}\n" for s in body)
         )
     if wrap == "if":
         return HEADER + "\nif data:\n" + "".join(f"    {s}\n" for s in body) + "else:\n    pass\n"

@@ -56,7 +56,7 @@ def test_five_megabyte_file_is_over_the_cap() -> None:
     data = b"x = 1\n" * (5 * 1024 * 1024 // 6 + 1)
     report = scan_source("huge.py", data)
     assert report.skipped is not None and "too large" in report.skipped.reason
-    roomy = scan_source("huge.py", data[: 600_000], ScanSettings(max_bytes=10_000_000))
+    roomy = scan_source("huge.py", data[:600_000], ScanSettings(max_bytes=10_000_000))
     assert roomy.skipped is None
 
 

@@ -80,8 +80,10 @@ def test_signature_and_malformed_input(receiver: tuple[httpx.Client, redis.Redis
     assert bad_json.status_code == 400 and "JSON" in bad_json.json()["error"]
     assert deliver(client, "pull_request", b"[1, 2]").status_code == 400
     missing = deliver(client, "pull_request", json.dumps({"action": "opened", "pull_request": {"number": 1}}).encode())
-    assert missing.status_code == 422 and "head" in missing.json()["error"] or "repository" in missing.json()["error"]
-    no_event = client.post("/webhook", content=body, headers={"X-Hub-Signature-256": signature_for(SECRET, body), "X-GitHub-Delivery": "z"})
+    assert (missing.status_code == 422 and "head" in missing.json()["error"]) or "repository" in missing.json()["error"]
+    no_event = client.post(
+        "/webhook", content=body, headers={"X-Hub-Signature-256": signature_for(SECRET, body), "X-GitHub-Delivery": "z"}
+    )
     assert no_event.status_code == 400
     huge = b'{"a": "' + b"x" * 2_100_000 + b'"}'
     assert deliver(client, "pull_request", huge).status_code == 413

@@ -20,7 +20,11 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     task_default_queue=REVIEW_QUEUE,
-    task_routes={REVIEW_TASK: {"queue": REVIEW_QUEUE}, MODEL_TASK: {"queue": MODEL_QUEUE}, REDELIVER_TASK: {"queue": REVIEW_QUEUE}},
+    task_routes={
+        REVIEW_TASK: {"queue": REVIEW_QUEUE},
+        MODEL_TASK: {"queue": MODEL_QUEUE},
+        REDELIVER_TASK: {"queue": REVIEW_QUEUE},
+    },
     task_serializer="json",
     accept_content=["json"],
     result_expires=3600,

@@ -7,6 +7,7 @@ exponentially; a job for a head sha that is no longer the PR's head is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -63,10 +64,8 @@ def review_pull_request(
     except (RequestException, ConnectionError) as exc:
         raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1)), exc=exc) from exc
     finally:
-        try:
+        with contextlib.suppress(redis.exceptions.LockError):
             lock.release()
-        except redis.exceptions.LockError:
-            pass
     if outcome.status in ("reviewed", "nothing-new"):
         client.set(done_key, "1", ex=7 * 24 * 3600)
         if received_at:

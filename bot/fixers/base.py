@@ -196,9 +196,7 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
         return None
     parents = wrapper.resolve(ParentNodeProvider)
     statement: cst.CSTNode | None = flagged
-    while statement is not None and not isinstance(
-        statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
-    ):
+    while statement is not None and not isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         statement = parents.get(statement)
     if statement is None:
         return None
