@@ -22,11 +22,15 @@ DEFAULT_INSTALLATION_PERMISSIONS: dict[str, str] = {
 }
 
 
+FileStatus = Literal["added", "removed", "modified", "renamed"]
+UserType = Literal["User", "Bot", "Organization"]
+
+
 @dataclass
 class User:
     login: str
     id: int
-    type: Literal["User", "Bot", "Organization"] = "User"
+    type: UserType = "User"
     site_admin: bool = False
 
 
@@ -109,7 +113,7 @@ class DiffEntry:
     """One item of ``GET /pulls/{n}/files``; ``patch`` is None when GitHub leaves it out."""
 
     filename: str
-    status: Literal["added", "removed", "modified", "renamed"]
+    status: FileStatus
     sha: str
     additions: int
     deletions: int
