@@ -1,0 +1,120 @@
+"""End to end, for real: Redis, the uvicorn receiver, a `celery worker` process and
+the GitHub simulator; a signed real payload; one review whose suggestions apply
+cleanly and make bandit clean; redelivery and synchronize add no duplicates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from bot.localpipeline import LocalPipeline, wait_for
+from bot.scan import scan_source
+
+REPO = "Codertocat/Hello-World"
+BASE = {
+    "service/config.py": "import yaml\n\n\ndef load(path):\n    with open(path) as handle:\n        return handle.read()\n",
+    "service/__init__.py": "",
+}
+HEAD = {
+    "service/config.py": (
+        "import yaml\n\n\ndef load(path):\n    with open(path) as handle:\n        return yaml.load(handle)\n"
+    ),
+    "service/__init__.py": "",
+    "service/client.py": (
+        "import hashlib\n"
+        "import subprocess\n"
+        "\n"
+        "import requests\n"
+        "\n"
+        "\n"
+        "def fetch(url):\n"
+        "    return requests.get(url, verify=False)\n"
+        "\n"
+        "\n"
+        "def etag(body):\n"
+        "    return hashlib.md5(body).hexdigest()\n"
+        "\n"
+        "\n"
+        "def report():\n"
+        "    return subprocess.check_output('ls -l /srv', shell=True)\n"
+        "\n"
+        "\n"
+        "def calc(expr):\n"
+        "    return eval(expr)\n"
+    ),
+}
+SUGGESTION = re.compile(r"```+suggestion\n(.*?)```+", re.S)
+
+
+@pytest.fixture
+def pipeline(redis_url: str) -> Iterator[LocalPipeline]:
+    with LocalPipeline(redis_url).start([REPO]) as running:
+        yield running
+
+
+def apply_suggestions(source: str, comments: list) -> str:  # type: ignore[type-arg]
+    """Apply every suggestion block the way GitHub's 'Commit suggestion' does (bottom-up)."""
+    lines = source.splitlines(keepends=True)
+    edits = []
+    for c in comments:
+        match = SUGGESTION.search(c.body)
+        if match and "mendbot:fixed" not in c.body:
+            end = c.original_line
+            start = c.original_start_line or end
+            edits.append((start, end, match.group(1)))
+    for start, end, text in sorted(edits, reverse=True):
+        lines[start - 1 : end] = text.splitlines(keepends=True)
+    return "".join(lines)
+
+
+def test_review_redelivery_and_synchronize(pipeline: LocalPipeline) -> None:
+    sim = pipeline.sim
+    pr = sim.create_pull_request(REPO, BASE, HEAD, number=2, title="Add client", user="alice")
+    payload = pipeline.payload("opened", REPO, 2)
+    first = pipeline.deliver("pull_request", payload, guid="delivery-1")
+    assert first.status_code == 202, first.text
+    reviews = wait_for(lambda: sim.reviews_for(REPO, 2), 90, "the review")
+    wait_for(lambda: sim.check_runs_for(REPO, pr.head_sha), 30, "the check run")
+    assert len(reviews) == 1 and reviews[0].commit_id == pr.head_sha
+    comments = sim.review_comments_for(REPO, 2)
+    bodies = "\n".join(c.body for c in comments)
+    for rule in ("B506", "B501", "B113", "B324", "B602", "B307"):
+        assert rule in bodies, rule
+    assert all(c.user.login == "mendbot[bot]" for c in comments)
+    # Suggestions apply cleanly to the head files and make bandit clean for those findings.
+    for path in ("service/config.py", "service/client.py"):
+        mine = [c for c in comments if c.path == path]
+        fixed_source = apply_suggestions(HEAD[path], mine)
+        before = {f.rule_id for f in scan_source(path, HEAD[path]).findings}
+        after = {f.rule_id for f in scan_source(path, fixed_source).findings}
+        suggested = {r for c in mine if SUGGESTION.search(c.body) for r in re.findall(r"· (B\d{3}) ", c.body)}
+        assert suggested and not (suggested & after), (path, suggested, after)
+        assert before - after >= suggested
+    summary = [c for c in sim.issue_comments_for(REPO, 2) if "mendbot:summary" in c.body]
+    assert len(summary) == 1
+    (run,) = sim.check_runs_for(REPO, pr.head_sha)
+    assert run.conclusion == "failure" and len(run.annotations) >= 6
+
+    # A redelivery of the same delivery posts nothing new.
+    requests_before = len(sim.requests)
+    again = pipeline.deliver("pull_request", payload, guid="delivery-1")
+    assert again.status_code == 200 and again.json()["duplicate"] == "delivery-1"
+    assert len(sim.reviews_for(REPO, 2)) == 1 and len(sim.review_comments_for(REPO, 2)) == len(comments)
+    assert len(sim.requests) == requests_before
+
+    # A push that fixes the yaml finding: marked fixed, no duplicate comment anywhere.
+    new_head = dict(HEAD, **{"service/config.py": HEAD["service/config.py"].replace("yaml.load", "yaml.safe_load")})
+    pushed = sim.push(REPO, 2, new_head)
+    sync = pipeline.deliver("pull_request", pipeline.payload("synchronize", REPO, 2), guid="delivery-2")
+    assert sync.status_code == 202
+    wait_for(lambda: sim.check_runs_for(REPO, pushed.head_sha), 90, "the check run for the new head")
+    after_push = sim.review_comments_for(REPO, 2)
+    assert len(after_push) == len(comments)  # nothing re-commented
+    yaml_comment = next(c for c in after_push if "B506" in c.body)
+    assert "mendbot:fixed" in yaml_comment.body and "```suggestion" not in yaml_comment.body
+    assert len(sim.reviews_for(REPO, 2)) == 1
+    summaries = [c for c in sim.issue_comments_for(REPO, 2) if "mendbot:summary" in c.body]
+    assert len(summaries) == 1 and pushed.head_sha[:7] in summaries[0].body
+    assert sim.errors == []
