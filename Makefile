@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
+	bash scripts/ensure-redis.sh
 	$(BIN)/mendbot scan examples/vulnerable_app --no-cache --fail-on never
+	$(BIN)/mendbot demo
 
 test: setup
 	bash scripts/ensure-redis.sh

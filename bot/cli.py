@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, help="worker processes (default: one per core)")
     worker.add_argument("--beat", action="store_true", help="also run the periodic redelivery task (one worker only)")
     worker.add_argument("--loglevel", default="INFO")
+    demo = sub.add_parser("demo", help="replay a pull request through the local pipeline and print the review")
+    demo.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     rules = sub.add_parser("rules", help="list the bandit ids mendbot fixes")
     rules.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     return parser
@@ -227,6 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_scan(args)
         if args.command == "rules":
             return run_rules(args)
+        if args.command == "demo":
+            from rich.console import Console
+
+            from bot.demo import run_demo
+
+            return run_demo(args.redis_url, Console())
         if args.command == "serve":
             return run_serve(args)
         if args.command == "worker":

@@ -65,13 +65,16 @@ class MendbotConfig(BaseSettings):
     )
     filter_mode: FilterMode = FilterMode.ADDED
     max_comments: int = Field(25, description="inline review comments per review; the rest go to the summary")
+    inline_min_severity: Level = Field(
+        Level.MEDIUM, description="findings below this get an inline comment only with a proven fix"
+    )
     model: bool = Field(False, description="ask the learned fixer for candidates where codemods decline")
     review_drafts: bool = False
     jobs: int = Field(0, description="scan processes (0 = one per core)")
     cache_dir: str | None = None
     cache: bool = True
 
-    @field_validator("severity", "confidence", "fail_on", mode="before")
+    @field_validator("severity", "confidence", "fail_on", "inline_min_severity", mode="before")
     @classmethod
     def _level(cls, value: Any) -> Level:
         return Level.parse(value) if isinstance(value, str) else Level(value)

@@ -111,9 +111,14 @@ def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Con
     old_end = max(h.old_end for h in main)
     new_start = min(h.new_start for h in main)
     new_end = max(h.new_end for h in main)
+    if old_end == old_start:  # pure insertion: include an unchanged neighbour so the span is a real range
+        if old_start > 0:
+            old_start, new_start = old_start - 1, new_start - 1
+        else:
+            old_end, new_end = old_end + 1, new_end + 1
     return Confinement(
         edit_start=old_start + 1,
-        edit_end=max(old_end, old_start + 1),
+        edit_end=old_end,
         replacement="".join(new_lines[new_start:new_end]),
         new_start=new_start + 1,
         new_end=new_end,

@@ -146,7 +146,18 @@ class LocalPipeline:
             "MENDBOT_GITHUB_PRIVATE_KEY_PATH": str(key_file),
             "MENDBOT_WRITE_INTERVAL_SECONDS": str(self.write_interval),
         }
-        argv = [sys.executable, "-m", "bot.cli", "worker", "--queues", "review", "--concurrency", "1", "--loglevel", "INFO"]
+        argv = [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "worker",
+            "--queues",
+            "review",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+        ]
         log = open(self.worker_log, "wb")  # noqa: SIM115 - the process owns it
         self.worker = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # nosec B603
         wait_for(self._worker_ready, 60, "the Celery worker to be ready")

@@ -164,7 +164,7 @@ def review_pull_request(
     commented: set[str] = set()
     for comment in existing:
         commented.update(fingerprints_in(comment.body))
-    composed = compose_review(files, head_sha, commented, config.max_comments)
+    composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity)
     outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current))
     if composed.comments:
         review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])

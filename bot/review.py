@@ -108,33 +108,29 @@ def _heading(finding: Finding) -> str:
 
 
 def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Comment], str] | None:
-    """The suggestion comment(s) for a proven fix, or None when GitHub cannot take it inline."""
+    """The suggestion comment(s) for a proven fix, or None when GitHub cannot take it inline.
+
+    The main suggestion replaces the statement's lines (`fix.edit_start..edit_end`);
+    each import edit elsewhere becomes a second suggestion when its line is in the
+    diff, otherwise the comment says which import to add.
+    """
     assert item.source is not None
-    edits = _edits(item.source, fix.new_source)
-    main = [e for e in edits if e[0] <= fix.edit_end and max(e[1], e[0]) >= fix.edit_start]
-    others = [e for e in edits if e not in main]
-    if len(main) != 1:
-        return None
-    first, last, new_lines = main[0]
-    old_lines = item.source.splitlines(keepends=True)
-    if last < first:  # pure insertion: replace the line above it together with the new lines
-        if first <= 1:
-            return None
-        first = last = first - 1
-        new_lines = [old_lines[first - 1], *new_lines]
+    first, last = fix.edit_start, fix.edit_end
     if not anchorable(item.changed, first, last):
         return None
+    old_lines = item.source.splitlines(keepends=True)
+    others = [e for e in _edits(item.source, fix.new_source) if max(e[1], e[0]) < first or e[0] > last]
     provenance = f"{fix.provenance} `{fix.fixer}`"
     score = f", score {fix.score:.2f}" if fix.score is not None else ""
     body = _heading(finding) + (
         f"\n**Proven fix** ({fix.confidence.value}; {provenance}{score}): {fix.description}\n\n"
-        + _suggestion(new_lines)
+        + _suggestion(fix.replacement.splitlines(keepends=True))
     )
     comments = []
     extra = ""
     for o_first, o_last, o_new in others:
         anchor_first, anchor_last, lines = o_first, o_last, o_new
-        if o_last < o_first:  # insertion of import lines after line o_first - 1
+        if o_last < o_first:  # an insertion before old line o_first: take the line above (or below, at the top)
             if o_first <= 1:
                 anchor_first = anchor_last = 1
                 lines = [*o_new, old_lines[0]] if old_lines else o_new
@@ -187,9 +183,18 @@ def _plain_comment(item: ReviewFile, finding: Finding, fix: Fix | None) -> Comme
 
 
 def compose_review(
-    files: Iterable[ReviewFile], head_sha: str, already_commented: set[str], max_comments: int
+    files: Iterable[ReviewFile],
+    head_sha: str,
+    already_commented: set[str],
+    max_comments: int,
+    inline_min_severity: Level = Level.MEDIUM,
 ) -> ComposedReview:
-    """Inline comments for new findings (most severe first), capped at `max_comments`."""
+    """Inline comments for new findings (most severe first), capped at `max_comments`.
+
+    A finding gets an inline comment when it is at least `inline_min_severity` or
+    has a proven fix; bandit's low-severity audit notes without a fix (B404,
+    B603, B607, …) go to the summary instead of cluttering the diff.
+    """
     candidates: list[tuple[ReviewFile, Finding]] = []
     all_findings: list[Finding] = []
     for item in files:
@@ -200,6 +205,10 @@ def compose_review(
     candidates.sort(key=lambda pair: (-pair[1].severity, pair[1].path, pair[1].start_line))
     review = ComposedReview(body="", findings=all_findings)
     for item, finding in candidates:
+        fixable = finding.fingerprint in item.report.fixes
+        if finding.severity < inline_min_severity and not fixable:
+            review.overflow.append(finding)
+            continue
         if len({c.fingerprint for c in review.comments if c.fingerprint}) >= max_comments:
             review.overflow.append(finding)
             continue
@@ -244,7 +253,7 @@ def compose_summary(
     if fixed:
         lines += ["", f"✅ {len(fixed)} finding(s) from earlier pushes are fixed now."]
     if overflow:
-        lines += ["", "<details><summary>More findings (not commented inline)</summary>", ""]
+        lines += ["", f"<details><summary>{len(overflow)} more finding(s), not commented inline</summary>", ""]
         for f in overflow:
             lines.append(f"- {_ICON[f.severity]} `{f.rule_id}` {f.path}:{f.line} — {f.message}")
         lines += ["", "</details>"]

@@ -215,6 +215,13 @@ def _to_char_col(line_text: str, byte_col: int) -> int:
     return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
 
 
+@lru_cache(maxsize=256)
+def _docs_url(rule_id: str) -> str:
+    from bandit.core import docs_utils
+
+    return str(docs_utils.get_url(rule_id))
+
+
 def _to_findings(path: str, text: str, issues: Sequence[object]) -> list[Finding]:
     if not issues:
         return []
@@ -251,7 +258,7 @@ def _to_findings(path: str, text: str, issues: Sequence[object]) -> list[Finding
                 code=code,
                 scope=scope,
                 fingerprint=make_fingerprint(data["test_id"], path, code, scope, occurrence),
-                more_info=data.get("more_info", ""),
+                more_info=_docs_url(data["test_id"]),
             )
         )
     return findings

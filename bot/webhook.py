@@ -195,7 +195,13 @@ class Receiver:
         ttl = self.settings.delivery_ttl_seconds
         if not self.redis.set(key, "pending", nx=True, ex=60):
             state = self.redis.get(key)
-            return "duplicate", JSONResponse({"ok": True, "duplicate": delivery, "state": state.decode() if isinstance(state, bytes) else str(state or "")})
+            return "duplicate", JSONResponse(
+                {
+                    "ok": True,
+                    "duplicate": delivery,
+                    "state": state.decode() if isinstance(state, bytes) else str(state or ""),
+                }
+            )
         try:
             task_id = self.enqueue(job)
         except Exception as exc:
