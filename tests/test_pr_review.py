@@ -1,0 +1,169 @@
+"""The PR review pipeline against the GitHub simulator over real HTTP, with a real Redis:
+App auth and token caching, pagination, renames/removals, patch-less files, base-branch
+config, 502-after-create, secondary rate limits, pacing across processes, redelivery sweep."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from bot.ghsim import Simulator, SimulatorServer
+from bot.ghsim.webhooks import deliver
+from bot.github_client import GitHubClient, Pacer, RateLimited
+from bot.pr_review import review_pull_request
+from bot.service_settings import ServiceSettings
+
+REPO = "octo-org/demo"
+VULN = "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n"
+
+
+@pytest.fixture
+def sim_server() -> Iterator[SimulatorServer]:
+    with SimulatorServer(Simulator()) as server:
+        server.sim.faults.secondary_retry_after = 1
+        yield server
+
+
+@pytest.fixture
+def app_client(sim_server: SimulatorServer, redis_url: str) -> Iterator[tuple[GitHubClient, Simulator]]:
+    sim = sim_server.sim
+    sim.create_repo(REPO, {"README.md": "x\n"})
+    app = sim.create_app(slug="mendbot")
+    inst = sim.install_app(app.id, "octo-org", [REPO])
+    assert app.private_key_pem is not None
+    settings = ServiceSettings(
+        github_api_url=sim_server.base_url,
+        github_app_id=str(app.id),
+        github_private_key=app.private_key_pem.decode(),
+        redis_url=redis_url,
+        write_interval_seconds=0,
+    )
+    yield GitHubClient(settings, inst.id, redis.Redis.from_url(redis_url)), sim
+    assert sim.errors == []
+
+
+def test_app_token_is_cached_in_redis(app_client: tuple[GitHubClient, Simulator], redis_url: str) -> None:
+    gh, sim = app_client
+    sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": VULN}, number=1)
+    review_pull_request(gh, REPO, 1, sim.pull(REPO, 1).head_sha)
+    second = GitHubClient(gh.settings, gh.installation_id, redis.Redis.from_url(redis_url))
+    assert second.pull(second.repo(REPO), 1).number == 1
+    exchanges = sim.requests_matching("POST", "/access_tokens")
+    assert len(exchanges) == 1
+
+
+def test_stale_head_is_dropped(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": VULN}, number=1)
+    old = pr.head_sha
+    sim.push(REPO, 1, {"a.py": VULN + "\n"})
+    outcome = review_pull_request(gh, REPO, 1, old)
+    assert outcome.status == "superseded" and sim.reviews_for(REPO, 1) == []
+
+
+def test_many_files_renames_removals_and_patchless(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    base = {f"pkg/m{i}.py": f"x{i} = {i}\n" for i in range(130)}
+    base["old_name.py"] = VULN.replace("yaml.load", "yaml.safe_load")
+    base["gone.py"] = VULN
+    head = {f"pkg/m{i}.py": f"x{i} = {i + 1}\n" for i in range(130)}
+    head["new_name.py"] = base["old_name.py"] + "\n\ndef again(s):\n    return yaml.load(s)\n"
+    head["big.py"] = "import yaml\n" + "".join(f"v{i} = {i}\n" for i in range(3000)) + "y = yaml.load(s)\n"
+    sim.max_patch_changes = 1000  # big.py's patch is left out, as GitHub does for large diffs
+    pr = sim.create_pull_request(REPO, base, head, number=1, renames={"old_name.py": "new_name.py"})
+    outcome = review_pull_request(gh, REPO, 1, pr.head_sha)
+    assert outcome.status == "reviewed"
+    comments = sim.review_comments_for(REPO, 1)
+    assert {c.path for c in comments} <= {"new_name.py"}
+    summary = next(c.body for c in sim.issue_comments_for(REPO, 1) if "mendbot:summary" in c.body)
+    assert "big.py" in summary  # findings of a patch-less file go to the summary
+    assert "gone.py" not in summary  # removed files are not reviewed
+    assert len(sim.requests_matching("GET", "/pulls/1/files")) >= 2  # followed the Link header
+
+
+def test_config_comes_from_the_base_branch(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    base = {"a.py": "x = 1\n", ".mendbot.toml": 'ignore = ["B101"]\n'}
+    head = {"a.py": VULN + "assert x\n", ".mendbot.toml": 'ignore = ["B506", "B101"]\n'}  # the PR tries to mute B506
+    pr = sim.create_pull_request(REPO, base, head, number=1)
+    review_pull_request(gh, REPO, 1, pr.head_sha)
+    bodies = " ".join(c.body for c in sim.review_comments_for(REPO, 1))
+    assert "B506" in bodies and "B101" not in bodies
+
+
+def test_502_after_create_is_not_posted_twice(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": VULN}, number=1)
+    sim.faults.fail_next("POST", r"/pulls/1/reviews$", status=502, after_effect=True)
+    outcome = review_pull_request(gh, REPO, 1, pr.head_sha)
+    assert outcome.status == "reviewed" and len(sim.reviews_for(REPO, 1)) == 1
+
+
+def test_secondary_rate_limit_surfaces_retry_after(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": VULN}, number=1)
+    sim.faults.fail_next("POST", r"/pulls/1/reviews$", status=403, after_effect=False, retry_after=7)
+    with pytest.raises(RateLimited) as limited:
+        review_pull_request(gh, REPO, 1, pr.head_sha)
+    assert limited.value.retry_after == 7
+    assert sim.reviews_for(REPO, 1) == []
+    assert review_pull_request(gh, REPO, 1, pr.head_sha).status == "reviewed"  # the retry succeeds
+
+
+def test_second_push_adds_no_duplicates_and_marks_fixed(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    head = {"a.py": VULN + "\n\ndef more(t):\n    return yaml.load(t)\n"}
+    pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, head, number=1)
+    review_pull_request(gh, REPO, 1, pr.head_sha)
+    assert len(sim.review_comments_for(REPO, 1)) == 2
+    moved = {"a.py": "# moved down\n\n" + head["a.py"].replace("return yaml.load(t)", "return yaml.safe_load(t)")}
+    pushed = sim.push(REPO, 1, moved)
+    outcome = review_pull_request(gh, REPO, 1, pushed.head_sha)
+    comments = sim.review_comments_for(REPO, 1)
+    assert outcome.status == "nothing-new" and outcome.fixed == 1 and len(comments) == 2
+    assert sum("mendbot:fixed" in c.body for c in comments) == 1
+    assert len(sim.reviews_for(REPO, 1)) == 1
+    assert len([c for c in sim.issue_comments_for(REPO, 1) if "mendbot:summary" in c.body]) == 1
+
+
+def _reserve(url: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    pacer = Pacer(redis.Redis.from_url(url), "mendbot:pace:test", 0.3)
+    for _ in range(3):
+        pacer.wait()
+        out.put(time.time())
+
+
+def test_pacing_is_shared_across_processes(redis_url: str) -> None:
+    out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    procs = [multiprocessing.Process(target=_reserve, args=(redis_url, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    stamps = sorted(out.get() for _ in range(6))
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) >= 0.25, gaps
+
+
+def test_redelivery_sweep_finds_failed_deliveries(sim_server: SimulatorServer, redis_url: str) -> None:
+    sim = sim_server.sim
+    sim.create_repo(REPO, {"a.py": "x = 1\n"})
+    app = sim.create_app(slug="mendbot", webhook_url="http://127.0.0.1:9/webhook", webhook_secret="s")
+    sim.install_app(app.id, "octo-org", [REPO])
+    pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": VULN}, number=1)
+    from bot.ghsim.webhooks import pull_request_payload
+
+    deliver(sim, app.id, "pull_request", pull_request_payload(sim, REPO, pr.number, "opened", app_id=app.id))
+    assert app.private_key_pem is not None
+    settings = ServiceSettings(
+        github_api_url=sim_server.base_url, github_app_id=str(app.id), github_private_key=app.private_key_pem.decode()
+    )
+    gh = GitHubClient(settings, None, redis.Redis.from_url(redis_url))
+    failed = gh.failed_deliveries()
+    assert len(failed) == 1 and failed[0]["status"] != "OK"
+    gh.redeliver(int(failed[0]["id"]))
+    assert len(sim.redeliveries) == 1
