@@ -12,10 +12,10 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import redis
+import redis.asyncio as aredis
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -93,18 +93,14 @@ def _should_review(payload: dict[str, Any], settings: ServiceSettings) -> tuple[
 class Receiver:
     """Holds the settings, the Redis client and the metrics for one ASGI app."""
 
-    def __init__(
-        self,
-        settings: ServiceSettings,
-        client: redis.Redis | None = None,
-        enqueue: Callable[[dict[str, Any]], str] | None = None,
-    ) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         settings.require(receiver=True)
         assert settings.webhook_secret is not None
         self.settings = settings
         self.secret = settings.webhook_secret
-        self.redis = client or redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        self.enqueue = enqueue or (lambda job: jobqueue.enqueue_review(settings.redis_url, job))
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)  # scrapes
+        self.aredis = aredis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.enqueue_once = self.aredis.register_script(jobqueue.ENQUEUE_ONCE)
         self.metrics = ReceiverMetrics(self.redis)
 
     async def _read_body(self, request: Request) -> bytes:
@@ -187,32 +183,20 @@ class Receiver:
         if not wanted:
             return "skipped", JSONResponse({"ok": True, "skipped": why})
         job = review_job(payload, delivery, time.time())
-        return await run_in_threadpool(self._enqueue_once, delivery, job)
-
-    def _enqueue_once(self, delivery: str, job: dict[str, Any]) -> tuple[str, Response]:
-        """Deduplicate by delivery GUID; mark it done only after the broker took the job."""
+        task_id, message = jobqueue.task_message(
+            self.settings.redis_url, jobqueue.REVIEW_TASK, job, jobqueue.REVIEW_QUEUE
+        )
         key = _DELIVERY_KEY.format(delivery)
-        ttl = self.settings.delivery_ttl_seconds
-        if not self.redis.set(key, "pending", nx=True, ex=60):
-            state = self.redis.get(key)
-            return "duplicate", JSONResponse(
-                {
-                    "ok": True,
-                    "duplicate": delivery,
-                    "state": state.decode() if isinstance(state, bytes) else str(state or ""),
-                }
-            )
-        try:
-            task_id = self.enqueue(job)
-        except Exception as exc:
-            self.redis.delete(key)
-            return "enqueue_failed", JSONResponse({"error": f"queue unavailable, retry later: {exc}"}, status_code=503)
-        self.redis.set(key, "queued", ex=ttl)
+        queued = await self.enqueue_once(
+            keys=[key, jobqueue.REVIEW_QUEUE], args=[message, self.settings.delivery_ttl_seconds]
+        )
+        if not queued:  # a redelivery (same GUID) of a job already queued
+            return "duplicate", JSONResponse({"ok": True, "duplicate": delivery})
         return "enqueued", JSONResponse({"ok": True, "enqueued": task_id}, status_code=202)
 
     async def healthz(self, request: Request) -> Response:
         try:
-            await run_in_threadpool(self.redis.ping)
+            await self.aredis.ping()
         except redis.RedisError as exc:
             return JSONResponse({"status": "unhealthy", "redis": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "redis": "ok"})
@@ -222,8 +206,8 @@ class Receiver:
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
 
-def create_app(settings: ServiceSettings, **kwargs: Any) -> Starlette:
-    receiver = Receiver(settings, **kwargs)
+def create_app(settings: ServiceSettings) -> Starlette:
+    receiver = Receiver(settings)
     app = Starlette(
         routes=[
             Route("/webhook", receiver.webhook, methods=["POST"]),
