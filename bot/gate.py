@@ -133,25 +133,44 @@ def _check_rescan(
     target: Finding,
     settings: ScanSettings,
     span: tuple[int, int],
+    old_span: tuple[int, int],
 ) -> list[Finding]:
+    """Target gone (or lowered to LOW), and nothing new at the target's severity or above.
+
+    Identity across the edit: findings outside the edit keep their fingerprints;
+    findings on the edited lines change their code text, so there a finding counts
+    as already present when the old statement had the same rule at that severity
+    or worse (e.g. B113's timeout fix on a call that also has B501's verify=False).
+    """
     report = scan_source(path, new_source, settings)
     if report.skipped is not None:
         raise Rejected(f"re-scan failed: {report.skipped.reason}")
     lo, hi = span
-    for finding in report.findings:
-        if finding.rule_id != target.rule_id:
-            continue
-        if finding.fingerprint == target.fingerprint or (finding.start_line <= hi and finding.end_line >= lo):
-            lowered = finding.severity == Level.LOW and target.severity > Level.LOW
-            if not lowered:
-                raise Rejected(f"re-scan: {target.rule_id} still reported at line {finding.line} ({finding.severity})")
+    in_edit = [f for f in report.findings if f.start_line <= hi and f.end_line >= lo]
+    for finding in in_edit:
+        if finding.rule_id == target.rule_id and not (finding.severity == Level.LOW and target.severity > Level.LOW):
+            raise Rejected(f"re-scan: {target.rule_id} still reported at line {finding.line} ({finding.severity})")
     before = Counter(f.fingerprint for f in old_findings)
+    old_lo, old_hi = old_span
+    budget = Counter(
+        (f.rule_id, f.severity)
+        for f in old_findings
+        if f.start_line <= old_hi and f.end_line >= old_lo and f.fingerprint != target.fingerprint
+    )
     for finding in report.findings:
         if before[finding.fingerprint] > 0:
             before[finding.fingerprint] -= 1
             continue
-        if finding.rule_id == target.rule_id:
+        if finding.rule_id == target.rule_id and finding in in_edit:
             continue  # the lowered target itself, checked above
+        if finding in in_edit:
+            match = next(
+                (key for key in budget if key[0] == finding.rule_id and key[1] >= finding.severity and budget[key] > 0),
+                None,
+            )
+            if match is not None:
+                budget[match] -= 1
+                continue
         if finding.severity < target.severity:
             continue
         if finding.rule_id in AUDIT_MARKERS and finding.severity < Level.HIGH:
@@ -189,7 +208,8 @@ def prove(
     _check_syntax(path, new)
     confined = _check_confined(source, new, candidate.statement_lines)
     span = (confined.new_start, max(confined.new_end, confined.new_start))
-    new_findings = _check_rescan(path, findings, new, target, settings, span)
+    old_span = (confined.edit_start, confined.edit_end)
+    new_findings = _check_rescan(path, findings, new, target, settings, span, old_span)
     _check_idempotent(candidate, path, new_findings, target, span)
     return Fix(
         finding=target,
