@@ -59,6 +59,25 @@ def unified_diff(path: str, old: str, new: str) -> str:
     )
 
 
+def _split_import_prefix(
+    hunks: list[Hunk], old_lines: list[str], new_lines: list[str], stmt_lo: int, imports: list[str]
+) -> list[Hunk]:
+    """difflib merges an import edit directly above the statement with the statement's
+    own edit; split such a hunk into its import part (recorded) and the statement part."""
+    out = []
+    for hunk in hunks:
+        if hunk.old_start < stmt_lo < hunk.old_end and _is_import_block(old_lines[hunk.old_start : stmt_lo]):
+            k = hunk.new_start
+            while k < hunk.new_end and (not new_lines[k].strip() or _IMPORT_LINE.match(new_lines[k])):
+                k += 1
+            if k > hunk.new_start:
+                imports.extend(line.rstrip("\r\n") for line in new_lines[hunk.new_start : k] if line.strip())
+                out.append(Hunk(stmt_lo, hunk.old_end, k, hunk.new_end))
+                continue
+        out.append(hunk)
+    return out
+
+
 def _check_syntax(path: str, new_source: str) -> None:
     try:
         cst.parse_module(new_source)
@@ -88,7 +107,7 @@ def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Con
     stmt_lo, stmt_hi = statement_lines[0] - 1, statement_lines[1]  # 0-based half-open
     main: list[Hunk] = []
     imports: list[str] = []
-    for hunk in _hunks(old_lines, new_lines):
+    for hunk in _split_import_prefix(_hunks(old_lines, new_lines), old_lines, new_lines, stmt_lo, imports):
         inside = stmt_lo <= hunk.old_start and hunk.old_end <= stmt_hi
         touches = hunk.old_start == hunk.old_end and stmt_lo <= hunk.old_start <= stmt_hi
         if inside or (touches and not _is_import_block(new_lines[hunk.new_start : hunk.new_end])):

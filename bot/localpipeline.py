@@ -102,8 +102,11 @@ def real_payload(name: str, sim: Simulator, repo: str, number: int, installation
 class LocalPipeline:
     """Simulator + receiver (threads) + `mendbot worker` (a real process), on one Redis."""
 
-    def __init__(self, redis_url: str, write_interval: float = 1.0, workdir: str | None = None) -> None:
+    def __init__(
+        self, redis_url: str, write_interval: float = 1.0, workdir: str | None = None, lock_seconds: int = 90
+    ) -> None:
         self.redis_url = redis_url
+        self.lock_seconds = lock_seconds
         self.write_interval = write_interval
         self._tmp = tempfile.TemporaryDirectory(prefix="mendbot-local-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
@@ -145,6 +148,7 @@ class LocalPipeline:
             "MENDBOT_GITHUB_APP_ID": str(self.app.id),
             "MENDBOT_GITHUB_PRIVATE_KEY_PATH": str(key_file),
             "MENDBOT_WRITE_INTERVAL_SECONDS": str(self.write_interval),
+            "MENDBOT_PR_LOCK_SECONDS": str(self.lock_seconds),
         }
         argv = [
             sys.executable,

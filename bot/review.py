@@ -119,7 +119,9 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
     if not anchorable(item.changed, first, last):
         return None
     old_lines = item.source.splitlines(keepends=True)
-    others = [e for e in _edits(item.source, fix.new_source) if max(e[1], e[0]) < first or e[0] > last]
+    # What remains between "statement suggestion applied" and the proven file are the import edits.
+    applied = "".join([*old_lines[: first - 1], fix.replacement, *old_lines[last:]])
+    others = _edits(applied, fix.new_source)
     provenance = f"{fix.provenance} `{fix.fixer}`"
     score = f", score {fix.score:.2f}" if fix.score is not None else ""
     body = _heading(finding) + (

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     )
     max_comments: int = 25
     bot_login: str = "mendbot[bot]"
+    pr_lock_seconds: int = Field(
+        90, description="per-PR lock lifetime; a job of a dead worker holds it at most this long"
+    )
 
     @model_validator(mode="after")
     def _key_from_path(self) -> ServiceSettings:

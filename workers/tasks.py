@@ -49,9 +49,11 @@ def review_pull_request(
     done_key = _DONE_KEY.format(repo, number, head_sha)
     if client.exists(done_key):
         return {"status": "already-reviewed", "head_sha": head_sha}
-    lock = client.lock(_LOCK_KEY.format(repo, number), timeout=600, blocking_timeout=5)
+    lock = client.lock(_LOCK_KEY.format(repo, number), timeout=settings.pr_lock_seconds, blocking_timeout=2)
     if not lock.acquire():
-        raise self.retry(countdown=5)
+        # Another job for this PR is running (or died holding the lock, which then expires):
+        # wait for it without using up the retries meant for GitHub errors.
+        raise self.retry(countdown=3, max_retries=self.max_retries + settings.pr_lock_seconds // 3 + 5)
     try:
         gh = GitHubClient(settings, installation, client)
         outcome = run_review(gh, repo, number, head_sha, overrides={"max_comments": settings.max_comments})

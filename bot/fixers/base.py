@@ -179,19 +179,30 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
     start = (finding.start_line, finding.col)
     end = (finding.end_line, finding.end_col if finding.end_col is not None else 10**9)
     exact: cst.CSTNode | None = None
+    line_exact: cst.CSTNode | None = None
     smallest: cst.CSTNode | None = None
     smallest_size: tuple[int, int] | None = None
     for node, rng in positions.items():
         node_start = (rng.start.line, rng.start.column)
         node_end = (rng.end.line, rng.end.column)
-        if node_start == start and (finding.end_col is None and rng.end.line == finding.end_line or node_end == end):
-            if exact is None or _size(positions[exact]) < _size(rng):
-                exact = node  # prefer the outermost node with exactly this range
+        end_matches = node_end == end or (finding.end_col is None and rng.end.line == finding.end_line)
+        if node_start == start and end_matches and (exact is None or _size(positions[exact]) < _size(rng)):
+            exact = node  # prefer the outermost node with exactly this range
+        # String checks (B104, B105, B108) report the parent's line range but the string's own
+        # columns, on the finding's own line: accept a node that spans exactly those.
+        if (
+            exact is None
+            and finding.line != finding.start_line
+            and node_start == (finding.line, finding.col)
+            and finding.end_col is not None
+            and node_end == (finding.line, finding.end_col)
+        ):
+            line_exact = node
         if node_start <= start and node_end >= end and not isinstance(node, cst.Module):
             size = _size(rng)
             if smallest_size is None or size < smallest_size:
                 smallest, smallest_size = node, size
-    flagged = exact or smallest
+    flagged = exact or line_exact or smallest
     if flagged is None:
         return None
     parents = wrapper.resolve(ParentNodeProvider)
@@ -245,7 +256,8 @@ def propose(fixer: Fixer, source: str, finding: Finding, module: cst.Module | No
         new_source=new_module.code,
         description=edit.description or fixer.title,
         confidence=fixer.confidence_for(ctx),
-        statement_lines=(stmt_range.start.line, stmt_range.end.line),
+        # A finding may extend past its statement (B613 on a comment line next to it).
+        statement_lines=(min(stmt_range.start.line, finding.start_line), max(stmt_range.end.line, finding.end_line)),
     )
 
 

@@ -4,7 +4,9 @@ cleanly and make bandit clean; redelivery and synchronize add no duplicates."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -118,3 +120,33 @@ def test_review_redelivery_and_synchronize(pipeline: LocalPipeline) -> None:
     summaries = [c for c in sim.issue_comments_for(REPO, 2) if "mendbot:summary" in c.body]
     assert len(summaries) == 1 and pushed.head_sha[:7] in summaries[0].body
     assert sim.errors == []
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return kids
+
+
+def test_job_survives_a_worker_process_dying(redis_url: str) -> None:
+    """acks_late + reject_on_worker_lost: the job of a killed pool process runs again, without duplicates."""
+    with LocalPipeline(redis_url, write_interval=3.0, lock_seconds=10).start([REPO]) as pipeline:
+        sim = pipeline.sim
+        pr = sim.create_pull_request(REPO, BASE, HEAD, number=2, title="Add client", user="alice")
+        assert pipeline.deliver("pull_request", pipeline.payload("opened", REPO, 2)).status_code == 202
+        wait_for(lambda: sim.reviews_for(REPO, 2), 90, "the first write (the review)")
+        assert pipeline.worker is not None
+        (child,) = _children(pipeline.worker.pid)
+        os.kill(child, signal.SIGKILL)  # dies between the review and the check run (writes are 3 s apart)
+        wait_for(lambda: sim.check_runs_for(REPO, pr.head_sha), 120, "the check run from the redelivered job")
+        assert len(sim.reviews_for(REPO, 2)) == 1
+        prints = [fp for c in sim.review_comments_for(REPO, 2) for fp in re.findall(r"mendbot:fp=(\w+)", c.body)]
+        assert len(prints) == len(set(prints))
+        assert len([c for c in sim.issue_comments_for(REPO, 2) if "mendbot:summary" in c.body]) == 1

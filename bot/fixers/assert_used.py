@@ -1,0 +1,210 @@
+"""B101: `assert` statements vanish under `python -O`, so checks written with them can silently stop.
+
+The fix turns `assert cond, msg` into `if not cond: raise AssertionError(msg)`,
+which runs whatever the optimisation level and raises the same exception type,
+so callers that catch `AssertionError` keep working. The condition node is
+reused as is (comments and line breaks inside it survive); only the negation is
+new, and it is written to read naturally (`x is None` for `assert x is not None`).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from bot.findings import FixConfidence
+from bot.fixers.base import Case, Edit, FixContext, Fixer, m
+from bot.fixers.registry import register
+from bot.scan import is_test_path
+
+# `not <expr>` needs no parentheses for any expression that is not `and`/`or`/`if-else`/
+# `lambda`; for readability, only these atom-like ones go without them.
+_ATOMS = (
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Integer,
+    cst.Float,
+    cst.List,
+    cst.Tuple,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+    cst.Ellipsis,
+    cst.Await,
+)
+# Inside `not (...)` these may lose their parentheses when the `not` goes away.
+_BARE_OK = (cst.BooleanOperation, cst.Comparison, cst.BinaryOperation, cst.Name, cst.Attribute, cst.Call, cst.Subscript)
+
+
+def _inverse(op: cst.BaseCompOp) -> cst.BaseCompOp | None:
+    """The operator that is the negation of `op` by the language's definition, if any.
+
+    `is`/`is not` and `in`/`not in` are exact inverses; `==`/`<` and friends are not
+    (a class may define them inconsistently), so those are negated with `not (...)`.
+    """
+    if isinstance(op, cst.Is):
+        return cst.IsNot(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
+    if isinstance(op, cst.IsNot):
+        return cst.Is(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
+    if isinstance(op, cst.In):
+        return cst.NotIn(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
+    if isinstance(op, cst.NotIn):
+        return cst.In(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
+    return None
+
+
+def _negate(test: cst.BaseExpression) -> cst.BaseExpression:
+    """`not test`, written the way a person would."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and not test.lpar:
+        operand = test.expression
+        # `if (a or b):` reads oddly; drop the parentheses when they do not span lines.
+        if (
+            isinstance(operand, _BARE_OK)
+            and len(operand.lpar) == 1
+            and "\n" not in cst.Module([]).code_for_node(operand)
+        ):
+            return operand.with_changes(lpar=[], rpar=[])
+        return operand
+    if isinstance(test, cst.Comparison) and not test.lpar and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        inverse = _inverse(target.operator)
+        if inverse is not None:
+            return test.with_changes(comparisons=[target.with_changes(operator=inverse)])
+    if test.lpar or isinstance(test, _ATOMS):
+        return cst.UnaryOperation(operator=cst.Not(), expression=test)
+    return cst.UnaryOperation(
+        operator=cst.Not(whitespace_after=cst.SimpleWhitespace(" ")),
+        expression=test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]),
+    )
+
+
+# Messages whose parentheses can move to the call: `(a, b)` or `(yield)` would change meaning.
+_UNWRAPPABLE = (
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.BinaryOperation,
+)
+
+
+def _call_with(func: cst.BaseExpression, value: cst.BaseExpression) -> cst.Call:
+    """`func(value)`; a parenthesised message lends its parentheses (and layout) to the call."""
+    if isinstance(value, _UNWRAPPABLE) and len(value.lpar) == 1 and len(value.rpar) == 1:
+        lpar, rpar = value.lpar[0], value.rpar[0]
+        return cst.Call(
+            func=func,
+            args=[cst.Arg(value.with_changes(lpar=[], rpar=[]), whitespace_after_arg=rpar.whitespace_before)],
+            whitespace_before_args=lpar.whitespace_after,
+        )
+    return cst.Call(func=func, args=[cst.Arg(value)])
+
+
+@register
+class AssertToRaise(Fixer):
+    rule_ids = ("B101",)
+    name = "assert-to-raise"
+    title = "Replace assert with an explicit check"
+    explanation = (
+        "Python removes `assert` statements when it runs with optimisation (`python -O`), so a "
+        "check written as an assert silently disappears in such deployments. An `if` that raises "
+        "`AssertionError` always runs and raises the same exception as before."
+    )
+    references = (
+        "https://cwe.mitre.org/data/definitions/703.html",
+        "https://docs.python.org/3/reference/simple_stmts.html#the-assert-statement",
+        "https://bandit.readthedocs.io/en/latest/plugins/b101_assert_used.html",
+    )
+    confidence = FixConfidence.SAFE
+    cases = (
+        Case(
+            "def withdraw(account, amount):\n    assert amount > 0, 'amount must be positive'\n"
+            "    account.balance -= amount\n",
+            "def withdraw(account, amount):\n    if not (amount > 0):\n"
+            "        raise AssertionError('amount must be positive')\n    account.balance -= amount\n",
+            "B101",
+            note="comparison gets parentheses",
+        ),
+        Case(
+            "class Cache:\n    def get(self, key):\n        # the store must be open\n"
+            "        assert self.store is not None  # opened in __init__ — toujours\n        return self.store[key]\n",
+            "class Cache:\n    def get(self, key):\n        # the store must be open\n"
+            "        if self.store is None:  # opened in __init__ — toujours\n"
+            "            raise AssertionError\n        return self.store[key]\n",
+            "B101",
+            note="`is not` inverted; comments kept; no message",
+        ),
+        Case(
+            "assert user.is_admin or user.owns(doc), (\n    f'{user} may not edit {doc}'\n)\n",
+            "if not (user.is_admin or user.owns(doc)):\n    raise AssertionError(\n"
+            "        f'{user} may not edit {doc}'\n    )\n",
+            "B101",
+            note="boolean condition parenthesised, multi-line message",
+        ),
+        Case(
+            "def f(x):\n    assert not x.closed\n",
+            "def f(x):\n    if x.closed:\n        raise AssertionError\n",
+            "B101",
+            note="double negation removed",
+        ),
+        Case(
+            "def f(key, table):\n    assert key in table, key\n",
+            "def f(key, table):\n    if key not in table:\n        raise AssertionError(key)\n",
+            "B101",
+        ),
+        Case(
+            "def pick(kind):\n    if kind == 'a':\n        return 1\n    assert False, f'unknown kind {kind!r}'\n",
+            "def pick(kind):\n    if kind == 'a':\n        return 1\n"
+            "    raise AssertionError(f'unknown kind {kind!r}')\n",
+            "B101",
+            note="assert False: an unconditional raise",
+        ),
+        Case(
+            "def put(key, value):\n    assert value is None or valid(value), (key, value)\n",
+            "def put(key, value):\n    if not (value is None or valid(value)):\n        raise AssertionError((key, value))\n",
+            "B101",
+            note="a tuple message stays one argument",
+        ),
+        Case(
+            "def f(pair):\n    assert not (pair[0], pair[1]) == ()\n",
+            "def f(pair):\n    if (pair[0], pair[1]) == ():\n        raise AssertionError\n",
+            "B101",
+        ),
+        Case("def test_sum():\n    assert sum([1, 2]) == 3\n", path="tests/test_math.py", note="test file"),
+        Case("x = load(); assert x\n", note="two statements on one line; declined"),
+        Case("if ready: assert check()\n", note="one-line compound body; declined"),
+        Case("if not cond:\n    raise AssertionError(msg)\n", note="already explicit"),
+    )
+
+    def fix(self, ctx: FixContext) -> Edit | None:
+        node = ctx.flagged
+        line = ctx.statement
+        if not isinstance(node, cst.Assert) or is_test_path(ctx.finding.path):
+            return None
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or line.body[0] is not node:
+            return None
+        exc: cst.BaseExpression = cst.Name("AssertionError")
+        if node.msg is not None:
+            exc = _call_with(exc, node.msg)
+        raise_line = cst.SimpleStatementLine(body=[cst.Raise(exc=exc)])
+        if m.matches(node.test, m.Name("False") | m.Integer("0")):  # `assert False, "unreachable"`: always raise
+            new_line = raise_line.with_changes(
+                leading_lines=line.leading_lines, trailing_whitespace=line.trailing_whitespace
+            )
+            return Edit(line, new_line, "replace assert False with raise AssertionError")
+        new = cst.If(
+            test=_negate(node.test),
+            body=cst.IndentedBlock(body=[raise_line], header=line.trailing_whitespace),
+            leading_lines=line.leading_lines,
+        )
+        return Edit(line, new, "replace assert with if/raise AssertionError")

@@ -1,0 +1,203 @@
+"""B324: MD5 and SHA-1 are broken for security uses (collisions can be computed).
+
+Two fixes, chosen from the names around the call:
+- when the hash plainly is not a security control (an ETag, a cache key, a checksum,
+  a file name, a bucket, a name-based UUID or git id whose algorithm a standard fixes),
+  `usedforsecurity=False` says so: digests stay the same, and
+  the code keeps working on FIPS builds of Python;
+- otherwise the hash becomes SHA-256, which changes every digest, so stored or
+  exchanged values computed with the old hash stop matching.
+Both are review fixes: the names are a hint, not proof of intent. In test files the
+digest is kept (`usedforsecurity=False`): tests compare digests with expected values.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.metadata import ScopeProvider
+from libcst.metadata.scope_provider import ImportAssignment
+
+from bot.findings import FixConfidence
+from bot.fixers._calls import has_star_args, keyword, positional, set_keyword
+from bot.fixers.base import Case, Edit, FixContext, Fixer
+from bot.fixers.registry import register
+from bot.scan import is_test_path
+
+_WEAK = frozenset({"md4", "md5", "sha", "sha1"})
+# Words (of identifiers and comments near the call) that say what the digest is for.
+_NOT_SECURITY = frozenset(
+    {
+        "etag", "etags", "checksum", "checksums", "crc", "cache", "caches", "cached", "caching", "cachekey",
+        "fingerprint", "fingerprints", "dedup", "dedupe", "deduplicate", "deduplication", "bucket", "buckets",
+        "bucketing", "shard", "shards", "sharding", "partition", "filename", "filenames", "basename",
+        "uuid", "uuid3", "uuid5", "git", "md5sum", "sha1sum",
+    }
+)  # fmt: skip
+_SECURITY = frozenset(
+    {
+        "password", "passwords", "passwd", "pwd", "secret", "secrets", "token", "tokens", "signature", "sign",
+        "signed", "signing", "hmac", "mac", "auth", "authenticate", "authentication", "login", "credential",
+        "credentials", "salt", "nonce", "cert", "certificate", "verify", "verification", "integrity", "csrf",
+        "session", "otp", "apikey", "security", "secure", "crypto",
+    }
+)  # fmt: skip
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case words of identifiers and prose: `cacheKey`, `cache_key` → {cache, key, cachekey}."""
+    words: set[str] = set()
+    for token in re.findall(r"[A-Za-z0-9_]+", text):
+        parts = [p.lower() for p in _WORD.findall(token)]
+        words.update(parts)
+        words.add("".join(parts))
+    return words
+
+
+def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
+    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
+    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
+    if scope is None:
+        return False
+    want = {qualified or name}
+    return all(
+        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
+        for a in scope[name]
+    )
+
+
+def _context_words(ctx: FixContext) -> set[str]:
+    """Words of the flagged lines, the enclosing statement's first line and enclosing def/class names."""
+    text = [ctx.finding.code]
+    statement_code = ctx.code(ctx.statement).strip().splitlines()
+    if statement_code:
+        text.append(statement_code[0])
+    node: cst.CSTNode | None = ctx.statement
+    while node is not None:
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            text.append(node.name.value)
+        node = ctx.parent(node)
+    return _words("\n".join(text))
+
+
+def _weak_name_arg(call: cst.Call) -> cst.Arg | None:
+    """The `name` argument of `hashlib.new(name, ...)` when it is a plain string literal."""
+    arg = keyword(call, "name") or positional(call, 0)
+    if arg is None or not isinstance(arg.value, cst.SimpleString):
+        return None
+    value = arg.value.evaluated_value
+    return arg if isinstance(value, str) and value.lower() in _WEAK else None
+
+
+@register
+class HashlibWeak(Fixer):
+    rule_ids = ("B324",)
+    name = "hashlib-weak-hash"
+    title = "Replace a weak hash, or mark it as not for security"
+    explanation = (
+        "MD5 and SHA-1 are broken: collisions can be produced, so they must not protect passwords, "
+        "signatures or integrity checks. Where the name shows a non-security use (ETag, cache key, "
+        "checksum), `usedforsecurity=False` records that and keeps the digests; elsewhere SHA-256 "
+        "replaces the weak hash, which changes every digest the code computes."
+    )
+    references = (
+        "https://cwe.mitre.org/data/definitions/327.html",
+        "https://docs.python.org/3/library/hashlib.html#hashlib.new",
+        "https://bandit.readthedocs.io/en/latest/plugins/b324_hashlib.html",
+    )
+    confidence = FixConfidence.REVIEW
+    cases = (
+        Case(
+            "import hashlib\n\n\ndef store_password(pw):\n    return hashlib.md5(pw.encode()).hexdigest()\n",
+            "import hashlib\n\n\ndef store_password(pw):\n    return hashlib.sha256(pw.encode()).hexdigest()\n",
+            "B324",
+            note="security use: SHA-256 (digests change)",
+        ),
+        Case(
+            "import hashlib as hl\n\n\nclass Page:\n    def etag(self):\n"
+            "        return hl.md5(self.body).hexdigest()\n",
+            "import hashlib as hl\n\n\nclass Page:\n    def etag(self):\n"
+            "        return hl.md5(self.body, usedforsecurity=False).hexdigest()\n",
+            "B324",
+            note="ETag: not security; alias import",
+        ),
+        Case(
+            "import hashlib\n\ncache_key = hashlib.sha1(\n    url.encode(),\n).hexdigest()  # clé de cache\n",
+            "import hashlib\n\ncache_key = hashlib.sha1(\n    url.encode(),\n    usedforsecurity=False,\n"
+            ").hexdigest()  # clé de cache\n",
+            "B324",
+            note="multi-line call with a trailing comma",
+        ),
+        Case(
+            "import hashlib\n\nh = hashlib.new('MD5', payload)\n",
+            "import hashlib\n\nh = hashlib.new('sha256', payload)\n",
+            "B324",
+            note="hashlib.new with a literal name",
+        ),
+        Case(
+            "from hashlib import md5\n\nsignature = md5(secret + body).hexdigest()\n",
+            "from hashlib import sha256, md5\n\nsignature = sha256(secret + body).hexdigest()\n",
+            "B324",
+            note="from-import: mirrored (libcst merges the import)",
+        ),
+        Case(
+            "import hashlib\n\n\ndef test_digest():\n    assert hashlib.md5(b'a').hexdigest() == EXPECTED\n",
+            "import hashlib\n\n\ndef test_digest():\n"
+            "    assert hashlib.md5(b'a', usedforsecurity=False).hexdigest() == EXPECTED\n",
+            "B324",
+            path="tests/test_digest.py",
+            note="test file: the digest is compared, keep it",
+        ),
+        Case("import hashlib\n\nh = hashlib.md5(data, usedforsecurity=False)\n", note="already marked"),
+        Case("import hashlib\n\nh = hashlib.sha256(data)\n", note="already strong"),
+        Case(
+            "from hashlib import sha1\n\n\ndef uuid5(namespace, name):\n"
+            "    return sha1(namespace.bytes + name.encode()).digest()[:16]\n",
+            "from hashlib import sha1\n\n\ndef uuid5(namespace, name):\n"
+            "    return sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()[:16]\n",
+            "B324",
+            note="RFC 4122 fixes SHA-1 for uuid5: keep it, mark it",
+        ),
+        Case(
+            "import crypt\n\nh = crypt.crypt(word, crypt.METHOD_MD5)\n",
+            note="crypt (B324 MEDIUM): the module is deprecated; declined",
+        ),
+    )
+
+    def fix(self, ctx: FixContext) -> Edit | None:
+        call = ctx.flagged
+        if not isinstance(call, cst.Call) or has_star_args(call):
+            return None
+        qualified = ctx.qualified_names(call.func)
+        if len(qualified) != 1:  # the name may come from several imports: not ours to guess
+            return None
+        func = next((q.rpartition(".")[2] for q in qualified if q.startswith("hashlib.")), None)
+        if func is None or (func not in _WEAK and func != "new"):
+            return None
+        name_arg = _weak_name_arg(call) if func == "new" else None
+        if func == "new" and name_arg is None:
+            return None
+        explicit = keyword(call, "usedforsecurity")
+        in_tests = is_test_path(ctx.finding.path)
+        if in_tests and explicit is not None:
+            return None  # a test of the usedforsecurity flag itself
+        words = _context_words(ctx)
+        claims_security = explicit is not None or bool(words & _SECURITY)
+        if in_tests or (not claims_security and words & _NOT_SECURITY):
+            new_call = set_keyword(call, "usedforsecurity", cst.Name("False"))
+            return Edit(call, new_call, "mark the hash as not for security (usedforsecurity=False); digests unchanged")
+        if name_arg is not None and isinstance(name_arg.value, cst.SimpleString):
+            literal = name_arg.value
+            new_value = literal.with_changes(value=f"{literal.prefix}{literal.quote}sha256{literal.quote}")
+            args = [a.with_changes(value=new_value) if a is name_arg else a for a in call.args]
+            new_call = call.with_changes(args=args)
+        elif isinstance(call.func, cst.Attribute):
+            new_call = call.with_changes(func=call.func.with_changes(attr=cst.Name("sha256")))
+        elif isinstance(call.func, cst.Name) and _name_is_free(ctx, call, "sha256", "hashlib.sha256"):
+            ctx.add_import("hashlib", "sha256")
+            new_call = call.with_changes(func=cst.Name("sha256"))
+        else:
+            return None
+        return Edit(call, new_call, f"replace {func} with SHA-256 (every digest changes: stored values will not match)")

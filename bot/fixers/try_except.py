@@ -1,0 +1,173 @@
+"""B110/B112: `except Exception: pass` (or `continue`) hides every error, including real attacks.
+
+A handler that swallows everything leaves no trace when something goes wrong:
+failed permission checks, corrupted input, bugs. The fix keeps the control flow
+exactly (the exception is still ignored, the loop still continues) but records
+it with its traceback at DEBUG level, through the module's existing logger when
+it has one at module level and through `logging.getLogger(__name__)` otherwise.
+Whether the handler should be narrowed or the error surfaced is a human call,
+hence review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+from libcst.metadata import GlobalScope, ScopeProvider
+from libcst.metadata.scope_provider import ImportAssignment
+
+from bot.findings import FixConfidence
+from bot.fixers.base import Case, Edit, FixContext, Fixer
+from bot.fixers.registry import register
+
+_MESSAGE = '"ignored exception"'
+
+
+def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
+    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
+    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
+    if scope is None:
+        return False
+    want = {qualified or name}
+    return all(
+        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
+        for a in scope[name]
+    )
+
+
+def _module_logger(ctx: FixContext, at: cst.CSTNode) -> str | None:
+    """The name of a module-level `NAME = logging.getLogger(...)`, if visible unshadowed at `at`."""
+    scope = ctx.wrapper.resolve(ScopeProvider).get(at)
+    if scope is None:
+        return None
+    for statement in ctx.module.body:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            continue
+        assign = statement.body[0]
+        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+            continue
+        target, value = assign.targets[0].target, assign.value
+        if not isinstance(target, cst.Name) or not isinstance(value, cst.Call):
+            continue
+        if not ctx.refers_to(value.func, "logging.getLogger"):
+            continue
+        bindings = scope[target.value]
+        if len(bindings) != 1 or not all(isinstance(b.scope, GlobalScope) for b in bindings):
+            continue
+        # Module-level code runs top to bottom: the logger must exist before the handler does.
+        if isinstance(scope, GlobalScope) and ctx.position(statement).start.line > ctx.position(at).start.line:
+            continue
+        return target.value
+    return None
+
+
+@register
+class TryExceptLog(Fixer):
+    rule_ids = ("B110", "B112")
+    name = "try-except-log"
+    title = "Log the exception instead of silently ignoring it"
+    explanation = (
+        "An `except` clause that only passes (or continues) hides every error, so failures and "
+        "attacks leave no trace. The handler keeps ignoring the exception but now logs it with its "
+        "traceback at DEBUG level. Consider narrowing the exception type as well."
+    )
+    references = (
+        "https://cwe.mitre.org/data/definitions/703.html",
+        "https://docs.python.org/3/library/logging.html#logging.Logger.debug",
+        "https://bandit.readthedocs.io/en/latest/plugins/b110_try_except_pass.html",
+        "https://bandit.readthedocs.io/en/latest/plugins/b112_try_except_continue.html",
+    )
+    confidence = FixConfidence.REVIEW
+    cases = (
+        Case(
+            "import os\n\ntry:\n    os.remove(path)\nexcept Exception:\n    pass\n",
+            "import os\nimport logging\n\ntry:\n    os.remove(path)\nexcept Exception:\n"
+            '    logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n',
+            "B110",
+        ),
+        Case(
+            "import logging\n\nlog = logging.getLogger('worker')\n\n\ndef run(jobs):\n    for job in jobs:\n"
+            "        try:\n            job()\n        except:\n            continue  # tâche suivante\n",
+            "import logging\n\nlog = logging.getLogger('worker')\n\n\ndef run(jobs):\n    for job in jobs:\n"
+            "        try:\n            job()\n        except:\n"
+            '            log.debug("ignored exception", exc_info=True)\n'
+            "            continue  # tâche suivante\n",
+            "B112",
+            note="bare except, module logger reused, comment kept",
+        ),
+        Case(
+            "import socket\n\n\nclass Conn:\n    def close(self):\n        try:\n            self.sock.close()\n"
+            "        except Exception as exc:  # best effort\n            pass\n",
+            "import socket\nimport logging\n\n\nclass Conn:\n    def close(self):\n"
+            "        try:\n            self.sock.close()\n"
+            "        except Exception as exc:  # best effort\n"
+            '            logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n',
+            "B110",
+            note="named handler in a method, comment on the except line",
+        ),
+        Case(
+            "import logging\n\nfor f in files:\n    try:\n        load(f)\n    except Exception: continue\n",
+            "import logging\n\nfor f in files:\n    try:\n        load(f)\n    except Exception:\n"
+            '        logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n        continue\n',
+            "B112",
+            note="one-line handler becomes a block",
+        ),
+        Case(
+            "import logging\n\ntry:\n    import ujson as json\nexcept Exception:\n    pass\n"
+            "log = logging.getLogger(__name__)\n",
+            "import logging\n\ntry:\n    import ujson as json\nexcept Exception:\n"
+            '    logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n'
+            "log = logging.getLogger(__name__)\n",
+            "B110",
+            note="module-level handler runs before the module's logger exists",
+        ),
+        Case("try:\n    f()\nexcept OSError:\n    pass\n", note="typed handler: bandit does not flag it"),
+        Case(
+            "def f(logging):\n    try:\n        g()\n    except Exception:\n        pass\n",
+            note="`logging` is a parameter here: declined",
+        ),
+        Case(
+            "import logging\n\ntry:\n    f()\nexcept Exception:\n    logging.debug('x', exc_info=True)\n",
+            note="already logs",
+        ),
+    )
+
+    def fix(self, ctx: FixContext) -> Edit | None:
+        handler = ctx.flagged
+        if not isinstance(handler, cst.ExceptHandler):
+            return None
+        body = handler.body
+        small: Sequence[cst.BaseSmallStatement]
+        if isinstance(body, cst.IndentedBlock):
+            if len(body.body) != 1 or not isinstance(body.body[0], cst.SimpleStatementLine):
+                return None
+            line = body.body[0]
+            small = line.body
+        elif isinstance(body, cst.SimpleStatementSuite):
+            line = cst.SimpleStatementLine(body=[], trailing_whitespace=cst.TrailingWhitespace())
+            small = body.body
+        else:
+            return None
+        keep_continue = ctx.finding.rule_id == "B112"
+        expected = cst.Continue if keep_continue else cst.Pass
+        if len(small) != 1 or not isinstance(small[0], expected):
+            return None
+        logger = _module_logger(ctx, handler)
+        if logger is None:
+            if not _name_is_free(ctx, handler, "logging"):
+                return None
+            ctx.add_import("logging")
+            logger = "logging.getLogger(__name__)"
+        log_call = cst.parse_expression(f"{logger}.debug({_MESSAGE}, exc_info=True)")
+        log_line = cst.SimpleStatementLine(body=[cst.Expr(log_call)], leading_lines=line.leading_lines)
+        if keep_continue:
+            statements = [log_line, line.with_changes(leading_lines=[], body=[cst.Continue()])]
+        else:
+            statements = [log_line.with_changes(trailing_whitespace=line.trailing_whitespace)]
+        new_body: cst.BaseSuite
+        if isinstance(body, cst.IndentedBlock):
+            new_body = body.with_changes(body=statements)
+        else:  # `except Exception: pass` on one line becomes a block; its comment moves to the header
+            new_body = cst.IndentedBlock(body=statements, header=body.trailing_whitespace)
+        return Edit(handler, handler.with_changes(body=new_body), "log the ignored exception at DEBUG level")
