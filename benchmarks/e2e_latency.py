@@ -60,7 +60,7 @@ def main() -> int:
             findings = len(sim.check_runs_for(REPO, pr.head_sha)[0].annotations)
             print(f"run {run + 1}: {times[-1]:.2f}s ({findings} findings, {len(sim.review_comments_for(REPO, pr.number))} comments)")
     times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
     print(f"\nreference PR: 10 files, {findings} findings; delivery → review + summary + check run posted")
     print(f"p50 {statistics.median(times):.2f}s  p95 {p95:.2f}s  over {len(times)} runs (writes paced ≥ 1 s apart)")
     return 0
