@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
+from bot.action import add_action_parser
 from bot.config import DEFAULT_EXCLUDES, ConfigError, FilterMode, MendbotConfig, find_project_root, load
 from bot.diffscope import ChangedFile, DiffError, git_changed_since, parse_unified_diff
 
@@ -28,7 +29,12 @@ class UsageError(Exception):
 def _add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("scan", help="scan Python files and show proven fixes")
     p.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
-    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "review"),
+        default="text",
+        help="review: Markdown preview of the PR review mendbot would post",
+    )
     p.add_argument("-o", "--output", help="write the report here instead of stdout")
     action = p.add_mutually_exclusive_group()
     action.add_argument("--diff", action="store_true", help="print a unified diff of all proven fixes")
@@ -69,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, help="worker processes (default: one per core)")
     worker.add_argument("--beat", action="store_true", help="also run the periodic redelivery task (one worker only)")
     worker.add_argument("--loglevel", default="INFO")
+    add_action_parser(sub)
     demo = sub.add_parser("demo", help="replay a pull request through the local pipeline and print the review")
     demo.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     rules = sub.add_parser("rules", help="list the bandit ids mendbot fixes")
@@ -137,7 +144,7 @@ def run_scan(args: argparse.Namespace) -> int:
         raise UsageError("no such file or folder: " + ", ".join(result.missing))
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
-        _emit(args, result, out, config)
+        _emit(args, result, out, config, scope, root)
     finally:
         if args.output:
             out.close()
@@ -149,7 +156,14 @@ def run_scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing or unscanned else EXIT_OK
 
 
-def _emit(args: argparse.Namespace, result: object, out: object, config: MendbotConfig) -> None:
+def _emit(
+    args: argparse.Namespace,
+    result: object,
+    out: object,
+    config: MendbotConfig,
+    scope: dict[str, ChangedFile] | None = None,
+    root: Path | None = None,
+) -> None:
     from rich.console import Console
 
     from bot.report_json import to_json
@@ -167,6 +181,10 @@ def _emit(args: argparse.Namespace, result: object, out: object, config: Mendbot
     elif args.format == "sarif":
         json.dump(to_sarif(result.reports, result.sources), out, indent=2)  # type: ignore[arg-type]
         out.write("\n")  # type: ignore[attr-defined]
+    elif args.format == "review":
+        from bot.report_review import render_review
+
+        out.write(render_review(result.reports, result.sources, scope, root or Path("."), config))  # type: ignore[attr-defined]
     else:
         console = Console(file=out, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
         render(console, result.reports, result.sources, show_fixes=not args.findings_only)
@@ -239,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(args)
         if args.command == "worker":
             return run_worker(args)
+        if args.command == "action":
+            from bot.action import run_action
+
+            return run_action(args)
         parser.error(f"unknown command {args.command}")
     except UsageError as exc:
         print(f"mendbot: error: {exc}", file=sys.stderr)

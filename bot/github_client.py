@@ -1,6 +1,8 @@
 """GitHub access through PyGithub: App auth (JWT → installation token, cached in
 Redis until shortly before expiry) or token mode, with writes paced per
 installation across every worker process, and API calls counted for /metrics.
+Without Redis (the GitHub Action: one process, one job) pacing is kept in
+memory and nothing is cached or counted.
 
 Reaches GitHub Enterprise or the project's simulator through `base_url`.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -64,16 +66,21 @@ def retry_after_of(exc: GithubException) -> float | None:
 
 @dataclass
 class Pacer:
-    """≥ `gap` seconds between content-creating requests of one installation, shared via Redis."""
+    """≥ `gap` seconds between content-creating requests of one installation, shared via Redis
+    (or, with no Redis client, within this process)."""
 
-    client: redis.Redis
+    client: redis.Redis | None
     key: str
     gap: float
+    _last: float = field(default=0.0, repr=False)
 
     def wait(self) -> None:
         if self.gap <= 0:
             return
-        slot = float(self.client.eval(_PACE_SCRIPT, 1, self.key, repr(time.time()), repr(self.gap)))  # type: ignore[arg-type]
+        if self.client is None:
+            slot = self._last = max(time.time(), self._last + self.gap)
+        else:
+            slot = float(self.client.eval(_PACE_SCRIPT, 1, self.key, repr(time.time()), repr(self.gap)))  # type: ignore[arg-type]
         delay = slot - time.time()
         if delay > 0:
             time.sleep(delay)
@@ -82,7 +89,7 @@ class Pacer:
 class GitHubClient:
     """The calls mendbot makes, each counted by status; writes paced and rate limits surfaced."""
 
-    def __init__(self, settings: ServiceSettings, installation_id: int | None, client: redis.Redis) -> None:
+    def __init__(self, settings: ServiceSettings, installation_id: int | None, client: redis.Redis | None) -> None:
         self.settings = settings
         self.installation_id = installation_id
         self.redis = client
@@ -124,12 +131,13 @@ class GitHubClient:
         if self.installation_id is None:
             raise RuntimeError("App mode needs the delivery's installation id")
         key = _TOKEN_KEY.format(self.installation_id)
-        cached = self.redis.get(key)
+        cached = self.redis.get(key) if self.redis is not None else None
         if cached:
             return cached.decode() if isinstance(cached, bytes) else str(cached)
         auth = self._call(lambda: self.integration().get_access_token(self.installation_id))  # type: ignore[arg-type]
         ttl = int(auth.expires_at.timestamp() - time.time() - 120) if auth.expires_at else 3000
-        self.redis.set(key, auth.token, ex=max(ttl, 60))
+        if self.redis is not None:
+            self.redis.set(key, auth.token, ex=max(ttl, 60))
         return str(auth.token)
 
     # --- plumbing ------------------------------------------------------------------
@@ -140,12 +148,14 @@ class GitHubClient:
         try:
             result = func()
         except GithubException as exc:
-            record_github_call(self.redis, exc.status)
+            if self.redis is not None:
+                record_github_call(self.redis, exc.status)
             wait = retry_after_of(exc)
             if wait is not None:
                 raise RateLimited(wait, f"GitHub rate limit ({exc.status}): retry after {wait:.0f}s") from exc
             raise
-        record_github_call(self.redis, 201 if write else 200)
+        if self.redis is not None:
+            record_github_call(self.redis, 201 if write else 200)
         return result
 
     # --- reads ---------------------------------------------------------------------

@@ -49,6 +49,8 @@ class ReviewOutcome:
     findings: int = 0
     conclusion: str = ""
     notes: list[str] = field(default_factory=list)
+    files: list[ReviewFile] = field(default_factory=list)  # what was reviewed (the Action's summary, SARIF)
+    summary: str = ""  # the sticky summary as posted
 
 
 def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> tuple[MendbotConfig, str | None]:
@@ -136,6 +138,26 @@ def _post_review(gh: GitHubClient, pr: Any, head_sha: str, body: str, comments: 
         raise
 
 
+def prepare_review(
+    gh: GitHubClient,
+    repo: Any,
+    pr: Any,
+    head_sha: str,
+    proposers: Sequence[Proposer] = (),
+    overrides: dict[str, Any] | None = None,
+) -> tuple[MendbotConfig, list[ReviewFile]]:
+    """The read-only half of a review: base-branch config, changed files scanned, fixes proven."""
+    with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
+        config, bandit_config = base_config(gh, repo, pr.base.sha, workdir)
+        if overrides:
+            config = config.model_copy(update=overrides)
+        settings = config.scan_settings()
+        if bandit_config:
+            settings = ScanSettings(**{**settings.__dict__, "bandit_config": bandit_config})
+        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers)
+    return config, files
+
+
 def review_pull_request(
     gh: GitHubClient,
     repo_name: str,
@@ -151,21 +173,14 @@ def review_pull_request(
         return ReviewOutcome("superseded", head_sha, notes=[f"PR head is now {pr.head.sha[:7]}"])
     if pr.state == "closed":
         return ReviewOutcome("closed", head_sha)
-    with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
-        config, bandit_config = base_config(gh, repo, pr.base.sha, workdir)
-        if overrides:
-            config = config.model_copy(update=overrides)
-        settings = config.scan_settings()
-        if bandit_config:
-            settings = ScanSettings(**{**settings.__dict__, "bandit_config": bandit_config})
-        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers)
+    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides)
     current = {f.fingerprint for item in files for f in item.report.findings}
     existing = [c for c in gh.review_comments(pr) if _ours(c.body)]
     commented: set[str] = set()
     for comment in existing:
         commented.update(fingerprints_in(comment.body))
     composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity)
-    outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current))
+    outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current), files=files)
     if composed.comments:
         review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])
         outcome.status, outcome.review_id, outcome.comments = "reviewed", review.id, len(composed.comments)
@@ -179,7 +194,9 @@ def review_pull_request(
     all_findings = [f for item in files for f in item.report.findings]
     skipped = any(item.report.skipped for item in files)
     outcome.conclusion = conclusion_for(all_findings, config.fail_on, skipped)
-    summary = compose_summary(files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on)
+    summary = outcome.summary = compose_summary(
+        files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on
+    )
     sticky = next((c for c in gh.issue_comments(pr) if SUMMARY_MARKER in (c.body or "")), None)
     if sticky is None:
         gh.create_issue_comment(pr, summary)

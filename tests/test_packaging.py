@@ -1,0 +1,431 @@
+"""What ships besides the Python package: the Action, the workflows, the Docker images and
+compose file, the App manifest, the pre-commit hooks and the user docs — linted with real
+linters where they are installed, and checked against the code they mirror."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.action import ActionInputs
+from bot.cli import build_parser, main
+from bot.ghsim import Simulator, SimulatorServer
+from bot.github_client import GitHubClient
+from bot.pr_review import review_pull_request
+from bot.service_settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = ROOT / "action.yml"
+WORKFLOWS = [*sorted((ROOT / ".github" / "workflows").glob("*.yml")), ROOT / "examples" / "github-workflow.yml"]
+DOCKERFILES = [ROOT / "docker" / "Dockerfile", ROOT / "docker" / "Dockerfile.gpu"]
+COMPOSE = ROOT / "docker" / "compose.yaml"
+MANIFEST = ROOT / "docs" / "github-app" / "app-manifest.json"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+VENV_BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A linter from the dev extra (next to this interpreter) or PATH; skip, saying why, when absent."""
+    found = shutil.which(name, path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        pytest.skip(f"{name} is not installed (it comes with `pip install -e '.[dev]'`)")
+    return found
+
+
+def lint(*argv: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert done.returncode == 0, f"{' '.join(argv)}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# --- real linters ---------------------------------------------------------------------
+
+
+def test_action_and_workflows_match_githubs_schemas() -> None:
+    checker = tool("check-jsonschema")
+    lint(checker, "--builtin-schema", "vendor.github-actions", str(ACTION))
+    lint(checker, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+
+
+def test_action_and_workflows_pass_zizmor() -> None:
+    """zizmor's security audits (template injection, unpinned uses, credentials, permissions)."""
+    done = lint(tool("zizmor"), "--offline", "--persona", "pedantic", str(ACTION), *map(str, WORKFLOWS))
+    assert "No findings" in done.stdout
+
+
+def test_dockerfiles_pass_hadolint() -> None:
+    lint(tool("hadolint"), "--no-color", "--failure-threshold", "info", *map(str, DOCKERFILES))
+
+
+def test_compose_file_matches_the_compose_spec() -> None:
+    lint(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE))
+
+
+def test_docker_compose_config() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the docker CLI is not installed")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        said = (probe.stderr or probe.stdout).strip().splitlines()
+        pytest.skip(f"the docker compose plugin is not installed ({said[0] if said else probe.returncode})")
+    done = lint(docker, "compose", "-f", str(COMPOSE), "--profile", "gpu", "config", "--format", "json")
+    assert {"redis", "receiver", "worker", "worker-gpu", "flower"} <= set(json.loads(done.stdout)["services"])
+
+
+def test_pre_commit_manifest_is_valid() -> None:
+    lint(tool("pre-commit"), "validate-manifest", str(HOOKS))
+
+
+# --- the Action -----------------------------------------------------------------------
+
+
+def test_action_is_composite_and_runs_mendbot_action_without_inlining_inputs() -> None:
+    action = load_yaml(ACTION)
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    scripts = [step["run"] for step in steps if "run" in step]
+    assert any("pip install" in script and "GITHUB_ACTION_PATH" in script for script in scripts)
+    (run_step,) = [step for step in steps if 'mendbot" action' in step.get("run", "")]
+    for script in scripts:
+        assert "${{" not in script, "inputs reach scripts through env only (no template injection)"
+    # Every input the step hands over is one `mendbot action` reads.
+    env = run_step["env"]
+    handed = {name for name in env if name.startswith("INPUT_")}
+    assert handed == {"INPUT_FAIL_ON", "INPUT_MAX_COMMENTS", "INPUT_MODEL", "INPUT_SARIF_FILE", "INPUT_CHECK_RUN"}
+    args = build_parser().parse_args(["action"])
+    sample = {"INPUT_FAIL_ON": "high", "INPUT_MAX_COMMENTS": "7", "INPUT_MODEL": "true", "INPUT_SARIF_FILE": "x.sarif"}
+    resolved = ActionInputs.resolve(args, {**sample, "INPUT_CHECK_RUN": "true"})
+    assert resolved == ActionInputs(fail_on="high", max_comments=7, model=True, sarif_file="x.sarif", check_run=True)
+    assert env["MENDBOT_GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    for name, value in env.items():
+        if name.startswith("INPUT_"):
+            assert value == "${{ inputs." + name[len("INPUT_") :].lower().replace("_", "-") + " }}"
+    assert set(action["inputs"]) == {
+        "github-token",
+        "fail-on",
+        "max-comments",
+        "model",
+        "sarif-file",
+        "check-run",
+        "python-version",
+    }
+    version = action["inputs"]["python-version"]["default"]
+    assert tuple(map(int, version.split("."))) >= (3, 11)
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), "pin actions by commit"
+
+
+def test_action_outputs_are_what_mendbot_action_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main"}))
+    output = tmp_path / "output"
+    for name in [k for k in os.environ if k.startswith(("GITHUB_", "INPUT_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    assert main(["action"]) == 0
+    written = {line.split("=", 1)[0] for line in output.read_text().splitlines()}
+    action = load_yaml(ACTION)
+    assert written == set(action["outputs"])
+    for name, spec in action["outputs"].items():
+        assert spec["value"] == "${{ steps.review.outputs." + name + " }}"
+    capsys.readouterr()
+
+
+def test_action_docs_list_every_input_and_output() -> None:
+    doc = (ROOT / "docs" / "github-action.md").read_text(encoding="utf-8")
+    action = load_yaml(ACTION)
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", doc, flags=re.M))
+    assert set(action["inputs"]) | set(action["outputs"]) == documented
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+    runs = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
+    assert any(run.split()[:2] == ["make", "test"] for run in runs)
+    assert "`make test`" in (ROOT / "README.md").read_text()
+
+
+# --- Docker ---------------------------------------------------------------------------
+
+
+def stages(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """Instructions per build stage (continuation lines joined, comments dropped)."""
+    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+    out: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, rest = line.partition(" ")
+        if keyword.upper() == "FROM":
+            parts = rest.split()
+            current = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else parts[0]
+            out[current] = []
+        if current:
+            out[current].append((keyword.upper(), rest.strip()))
+    return out
+
+
+def effective(all_stages: dict[str, list[tuple[str, str]]], name: str, keyword: str) -> str | None:
+    """The last `keyword` instruction seen by stage `name`, following FROM <stage> chains."""
+    value = None
+    for kw, rest in all_stages[name]:
+        if kw == "FROM" and rest.split()[0] in all_stages:
+            value = effective(all_stages, rest.split()[0], keyword)
+        elif kw == keyword:
+            value = rest
+    return value
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "stage", "command", "extra"),
+    [
+        ("Dockerfile", "receiver", "serve", "."),
+        ("Dockerfile", "worker", "worker", ".[cpu]"),
+        ("Dockerfile.gpu", "worker-gpu", "worker", ".[gpu]"),
+    ],
+)
+def test_images_are_non_root_and_run_the_tested_cli(dockerfile: str, stage: str, command: str, extra: str) -> None:
+    path = ROOT / "docker" / dockerfile
+    all_stages = stages(path)
+    user = effective(all_stages, stage, "USER")
+    assert user is not None and user.split(":")[0] not in ("root", "0")
+    assert json.loads(effective(all_stages, stage, "ENTRYPOINT") or "[]") == ["mendbot"]
+    argv = json.loads(effective(all_stages, stage, "CMD") or "[]")
+    args = build_parser().parse_args(argv)  # the same CLI the tests drive
+    assert args.command == command
+    installs = " ".join(rest for steps in all_stages.values() for kw, rest in steps if kw == "RUN")
+    assert f'pip install "{extra}"' in installs or f"pip install {extra}" in installs
+    base = path.read_text()
+    if dockerfile == "Dockerfile.gpu":
+        assert re.search(r"ARG CUDA_IMAGE=nvidia/cuda:\d+\.\d+\.\d+-[a-z-]+-ubuntu\d+\.\d+", base)
+        assert command == "worker" and args.queues == "model"
+    else:
+        version = re.search(r"ARG PYTHON_VERSION=(\d+)\.(\d+)", base)
+        assert version and (int(version[1]), int(version[2])) >= (3, 12)
+
+
+def compose_services() -> dict[str, Any]:
+    text = COMPOSE.read_text(encoding="utf-8")
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)  # compose's ${VAR:-default}
+    services: dict[str, Any] = yaml.safe_load(text)["services"]
+    return services
+
+
+def test_compose_wires_redis_receiver_workers_gpu_profile_and_flower() -> None:
+    services = compose_services()
+    assert set(services) == {"redis", "receiver", "worker", "scheduler", "worker-gpu", "flower"}
+    parser = build_parser()
+    receiver = parser.parse_args(services["receiver"]["command"])
+    assert receiver.command == "serve" and receiver.host == "0.0.0.0"
+    assert "secrets" not in services["receiver"], "the internet-facing receiver never holds the App key"
+    beats = []
+    for name in ("worker", "scheduler", "worker-gpu"):
+        spec = services[name]
+        args = parser.parse_args(spec["command"])
+        assert args.command == "worker"
+        assert spec["secrets"] == ["github-app-key"]
+        assert spec["environment"]["MENDBOT_GITHUB_PRIVATE_KEY_PATH"] == "/run/secrets/github-app-key"
+        assert spec["depends_on"]["redis"]["condition"] == "service_healthy"
+        if args.beat:
+            beats.append(name)
+    assert beats == ["scheduler"], "exactly one Celery beat"
+    assert parser.parse_args(services["worker"]["command"]).queues == "review,model"
+    gpu = services["worker-gpu"]
+    assert gpu["profiles"] == ["gpu"] and parser.parse_args(gpu["command"]).queues == "model"
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
+    assert gpu["build"]["dockerfile"] == "docker/Dockerfile.gpu"
+    assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+    for name in ("receiver", "worker", "scheduler", "worker-gpu"):
+        assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+
+
+# --- the GitHub App -------------------------------------------------------------------
+
+
+def test_app_manifest_is_least_privilege_and_points_at_the_receiver() -> None:
+    from bot.webhook import create_app
+
+    manifest = json.loads(MANIFEST.read_text())
+    assert manifest["default_permissions"] == {
+        "contents": "read",
+        "metadata": "read",
+        "pull_requests": "write",
+        "checks": "write",
+    }
+    assert manifest["default_events"] == ["pull_request"]
+    assert manifest["public"] is False
+    routes = {route.path for route in create_app(ServiceSettings(webhook_secret="x")).routes}  # type: ignore[attr-defined]
+    assert manifest["hook_attributes"]["url"].startswith("https://")
+    assert "/" + manifest["hook_attributes"]["url"].rsplit("/", 1)[1] in routes
+
+
+def test_a_whole_review_needs_no_more_than_the_manifest_grants() -> None:
+    """An App with exactly the manifest's permissions reviews a PR: review, summary, check run."""
+    manifest = json.loads(MANIFEST.read_text())
+    with SimulatorServer(Simulator()) as server:
+        sim = server.sim
+        repo = "octo-org/service"
+        app = sim.create_app(
+            slug="mendbot", permissions=manifest["default_permissions"], events=manifest["default_events"]
+        )
+        installation = sim.install_app(app.id, "octo-org", [repo])
+        base = {"svc.py": "import yaml\n\n\ndef load(s):\n    return s\n", ".mendbot.toml": "max_comments = 10\n"}
+        head = {**base, "svc.py": "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n"}
+        pr = sim.create_pull_request(repo, base, head, number=1)
+        assert app.private_key_pem is not None
+        settings = ServiceSettings(
+            github_api_url=server.base_url,
+            github_app_id=str(app.id),
+            github_private_key=app.private_key_pem.decode(),
+            write_interval_seconds=0,
+        )
+        outcome = review_pull_request(GitHubClient(settings, installation.id, None), repo, 1, pr.head_sha)
+        assert outcome.status == "reviewed" and outcome.comments == 1
+        assert len(sim.check_runs_for(repo, pr.head_sha)) == 1
+        assert any("mendbot:summary" in c.body for c in sim.issue_comments_for(repo, 1))
+        assert not [r for r in sim.requests if r.status == 403], "a call needed more than the manifest grants"
+        assert sim.errors == []
+
+
+def env_names() -> set[str]:
+    names = set()
+    for name, spec in ServiceSettings.model_fields.items():
+        alias = spec.validation_alias
+        names.add(alias if isinstance(alias, str) else f"MENDBOT_{name.upper()}")
+    return names
+
+
+def test_app_docs_list_every_service_setting() -> None:
+    doc = (ROOT / "docs" / "github-app" / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", doc, flags=re.M))
+    assert documented == env_names()
+    example = (ROOT / "docker" / "mendbot.env.example").read_text(encoding="utf-8")
+    for name in re.findall(r"^#?\s*([A-Z][A-Z_]+)=", example, flags=re.M):
+        assert name in env_names() or name == "MENDBOT_GITHUB_PRIVATE_KEY_FILE", name
+
+
+@pytest.fixture
+def bare_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in [k for k in os.environ if k.startswith("MENDBOT_") or k == "REDIS_URL"]:
+        monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_services_name_each_missing_setting_at_start_up(
+    bare_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve"]) == 2
+    assert "MENDBOT_WEBHOOK_SECRET" in capsys.readouterr().err
+    assert main(["worker"]) == 2
+    assert "MENDBOT_GITHUB_APP_ID" in capsys.readouterr().err
+    bare_env.setenv("MENDBOT_GITHUB_APP_ID", "123")
+    assert main(["worker"]) == 2
+    assert "MENDBOT_GITHUB_PRIVATE_KEY_PATH" in capsys.readouterr().err
+    bare_env.setenv("MENDBOT_GITHUB_PRIVATE_KEY_PATH", str(tmp_path / "missing.pem"))
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "MENDBOT_GITHUB_PRIVATE_KEY_PATH" in err and "missing.pem" in err
+
+
+# --- local use ------------------------------------------------------------------------
+
+VULNERABLE = "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n"
+
+
+def test_pre_commit_hooks_run_mendbot_on_the_files_given(tmp_path: Path) -> None:
+    hooks = {hook["id"]: hook for hook in load_yaml(HOOKS)}
+    assert set(hooks) == {"mendbot", "mendbot-fix"}
+    target = tmp_path / "app.py"
+    target.write_text(VULNERABLE)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    for hook_id, expect_fixed in (("mendbot", False), ("mendbot-fix", True)):
+        hook = hooks[hook_id]
+        assert hook["language"] == "python" and hook["types"] == ["python"]
+        argv = shlex.split(hook["entry"])
+        assert argv[0] == "mendbot"
+        # pre-commit appends the staged file names to the entry.
+        done = subprocess.run(
+            [str(VENV_BIN / "mendbot"), *argv[1:], "--no-cache", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 1 and "B506" in done.stdout, done.stdout + done.stderr
+        assert ("yaml.safe_load(text)" in target.read_text()) is expect_fixed
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_scan_format_review_previews_the_pull_request_review(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text("import yaml\n\n\ndef load(text):\n    return text\n")
+    (tmp_path / "old.py").write_text(VULNERABLE.replace("load(text)", "old(text)", 1))  # not in the diff
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=a", "add", ".")
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "base")
+    (tmp_path / "app.py").write_text(VULNERABLE)
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", ".", "--changed-since", "main", "--format", "review", "--no-cache"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("# mendbot review preview")
+    assert "### `app.py` line 5" in out and "```suggestion\n    return yaml.safe_load(text)\n```" in out
+    assert "## Summary comment" in out and "**1** finding(s)" in out
+    assert "old.py" not in out  # only what the branch changed, like the PR
+    assert "<!--" not in out
+    # Without a diff every line counts as changed: old.py's finding is commented too.
+    assert main(["scan", ".", "--format", "review", "--no-cache"]) == 1
+    assert "### `old.py` line 5" in capsys.readouterr().out
+
+
+# --- docs -----------------------------------------------------------------------------
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+://", target):
+                continue
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to missing {target}"
+
+
+def test_readme_covers_the_three_ways_security_and_scaling() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for heading in ("## The two commands", "## Three ways to run it", "## Configuration", "## Security model"):
+        assert heading in readme
+    assert "## Scaling out" in readme and "`model` queue" in readme
+    for claim in ("No PR code is executed", "base branch", "redacted", "What the App can access"):
+        assert claim in readme
