@@ -16,7 +16,7 @@ import libcst as cst
 from bot.findings import FileReport, Finding, Fix, Rejection
 from bot.fixers.base import Candidate, propose
 from bot.fixers.registry import fixers_for
-from bot.gate import Rejected, prove
+from bot.gate import Rejected, prove, prove_combined
 from bot.scan import ScanSettings, scan_source
 
 
@@ -99,7 +99,43 @@ def fix_each(
                 except Rejected as exc:
                     outcome.rejections.append(Rejection(finding, proposer.name, str(exc)))
         remaining = [f for f in remaining if f.fingerprint not in outcome.fixes]
+    _combine_overlapping(path, source, list(findings), outcome, settings)
     return outcome
+
+
+def _combine_overlapping(
+    path: str, source: str, findings: list[Finding], outcome: FixOutcome, settings: ScanSettings
+) -> None:
+    """Fixes proven alone but editing the same lines cannot all be committed as
+    suggestions (the second would undo the first); replace each such group by one
+    combined fix, proven as a whole, or keep only the most severe one."""
+    fixes = sorted(outcome.fixes.values(), key=lambda fx: (fx.edit_start, fx.edit_end))
+    groups: list[list[Fix]] = []
+    for fix in fixes:
+        if groups and fix.edit_start <= max(f.edit_end for f in groups[-1]):
+            groups[-1].append(fix)
+        else:
+            groups.append([fix])
+    for group in groups:
+        if len(group) < 2:
+            continue
+        wanted = {fx.finding.fingerprint for fx in group}
+        new_source, applied = fix_all(path, source, findings, settings, fixable=lambda f, w=wanted: f.fingerprint in w)
+        try:
+            if len(applied) != len(group):
+                raise Rejected("not every finding of the group could be fixed in sequence")
+            combined = prove_combined(path, source, findings, group, new_source, settings)
+        except Rejected as exc:
+            keep = max(group, key=lambda fx: fx.finding.severity)
+            for fx in group:
+                if fx is not keep:
+                    del outcome.fixes[fx.finding.fingerprint]
+                    outcome.rejections.append(
+                        Rejection(fx.finding, fx.fixer, f"overlaps the fix for {keep.finding.rule_id}; combined: {exc}")
+                    )
+            continue
+        for fingerprint in wanted:
+            outcome.fixes[fingerprint] = combined
 
 
 def fix_all(
@@ -113,26 +149,49 @@ def fix_all(
 ) -> tuple[str, list[Fix]]:
     """Apply proven fixes one at a time; every step is gated against the current text.
 
-    Fingerprints do not depend on line numbers, so the findings not yet fixed
-    keep their identity across steps while earlier fixes shift lines around.
+    Fingerprints do not depend on line numbers, so findings away from an edit keep
+    their identity across steps. A wanted finding on the very lines a step edited
+    gets new code text (a new fingerprint): it is followed by rule within the edit.
     """
     current = source
     current_findings = list(findings)
     wanted = {f.fingerprint for f in findings if fixable(f)}
-    attempted: set[str] = set()
+    done: set[str] = set()
     applied: list[Fix] = []
     for _ in range(max_steps):
-        target = next((f for f in current_findings if f.fingerprint in wanted - attempted), None)
+        target = next((f for f in current_findings if f.fingerprint in wanted - done), None)
         if target is None:
             break
-        attempted.add(target.fingerprint)
+        done.add(target.fingerprint)
         outcome = fix_each(path, current, current_findings, settings, proposers, target.__eq__)
         fix = outcome.fixes.get(target.fingerprint)
         if fix is None:
             continue
         applied.append(fix)
+        previous = current_findings
+        before = {f.fingerprint for f in previous}
         current = fix.new_source
         current_findings = scan_source(path, current, settings).findings
+        now = {f.fingerprint for f in current_findings}
+        edit_end = fix.edit_start + max(len(fix.replacement.splitlines()), 1) - 1 + len(fix.import_lines)
+        for old in previous:
+            if old.fingerprint not in wanted - done or old.fingerprint in now:
+                continue
+            moved = next(
+                (
+                    f
+                    for f in current_findings
+                    if f.rule_id == old.rule_id
+                    and f.fingerprint not in before
+                    and f.fingerprint not in wanted
+                    and f.start_line <= edit_end
+                    and f.end_line >= fix.edit_start
+                ),
+                None,
+            )
+            if moved is not None:
+                wanted.add(moved.fingerprint)
+                done.add(old.fingerprint)
     return current, applied
 
 

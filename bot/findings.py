@@ -142,6 +142,7 @@ class Fix:
     replacement: str  # new text for old lines edit_start..edit_end
     import_lines: tuple[str, ...] = ()
     score: float | None = None
+    covers: tuple[str, ...] = ()  # fingerprints of every finding this one edit fixes (when combined)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +155,7 @@ class Fix:
             "edit": {"start_line": self.edit_start, "end_line": self.edit_end, "replacement": self.replacement},
             "imports": list(self.import_lines),
             "score": self.score,
+            "covers": list(self.covers or (self.finding.fingerprint,)),
         }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from bot.findings import Finding, Fix, Level
+from bot.findings import Finding, Fix, FixConfidence, Level
 from bot.fixers.base import Candidate, propose
 from bot.scan import ScanSettings, scan_source
 
@@ -243,4 +243,58 @@ def prove(
         replacement=confined.replacement,
         import_lines=confined.import_lines,
         score=score,
+    )
+
+
+def prove_combined(
+    path: str,
+    source: str,
+    findings: list[Finding],
+    parts: list[Fix],
+    new_source: str,
+    settings: ScanSettings,
+) -> Fix:
+    """Prove one edit that fixes several findings on the same statement at once.
+
+    Each part was proven alone; applied one after another (each step gated), they
+    give `new_source`. The result is checked again as a whole: parses, compiles,
+    confined to the union of the parts' statements, every target gone (or lowered)
+    and nothing new at the weakest target's severity or above.
+    """
+    _check_syntax(path, new_source)
+    lines = (min(p.edit_start for p in parts), max(p.edit_end for p in parts))
+    confined = _check_confined(source, new_source, lines)
+    span = (confined.new_start, max(confined.new_end, confined.new_start))
+    old_span = (confined.edit_start, confined.edit_end)
+    weakest = min(parts, key=lambda p: p.finding.severity).finding
+    others = [p.finding for p in parts if p.finding is not weakest]
+    remaining = [f for f in findings if f not in others]
+    _check_rescan(path, remaining, new_source, weakest, settings, span, old_span)
+    report = scan_source(path, new_source, settings)
+    lo, hi = span
+    for part in parts:
+        still = [
+            f
+            for f in report.findings
+            if f.rule_id == part.finding.rule_id
+            and f.start_line <= hi
+            and f.end_line >= lo
+            and not (f.severity == Level.LOW < part.finding.severity)
+        ]
+        if still:
+            raise Rejected(f"combined fix: {part.finding.rule_id} still reported")
+    confidence = FixConfidence.SAFE if all(p.confidence == FixConfidence.SAFE for p in parts) else FixConfidence.REVIEW
+    return Fix(
+        finding=parts[0].finding,
+        fixer=" + ".join(p.fixer for p in parts),
+        provenance="model" if any(p.provenance == "model" for p in parts) else "codemod",
+        confidence=confidence,
+        description="; ".join(p.description for p in parts),
+        new_source=new_source,
+        diff=unified_diff(path, source, new_source),
+        edit_start=confined.edit_start,
+        edit_end=confined.edit_end,
+        replacement=confined.replacement,
+        import_lines=confined.import_lines,
+        covers=tuple(p.finding.fingerprint for p in parts),
     )

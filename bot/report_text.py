@@ -35,6 +35,7 @@ def _frame(finding: Finding, source: str | None) -> Syntax | Text:
 def render(console: Console, reports: Sequence[FileReport], sources: dict[str, str], show_fixes: bool = True) -> None:
     total = 0
     fixed = 0
+    shown: set[int] = set()
     for report in reports:
         if report.skipped is not None:
             console.print(f"[bold magenta]not scanned[/] {report.path}: {report.skipped.reason}")
@@ -50,8 +51,12 @@ def render(console: Console, reports: Sequence[FileReport], sources: dict[str, s
             meta = f"confidence {finding.confidence.name}" + (f" · CWE-{finding.cwe}" if finding.cwe else "")
             parts: list[Text | Syntax] = [Text(meta, style="dim"), _frame(finding, sources.get(finding.path))]
             fix = report.fixes.get(finding.fingerprint) if show_fixes else None
-            if fix is not None:
+            if fix is not None and id(fix) in shown:
                 fixed += 1
+                parts.append(Text("proven fix: the combined edit shown above fixes this one too", "green"))
+            elif fix is not None:
+                fixed += 1
+                shown.add(id(fix))
                 parts.append(
                     Text(
                         f"proven fix ({fix.confidence.value}, {fix.provenance}: {fix.fixer}): {fix.description}",

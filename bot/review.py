@@ -124,7 +124,10 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
     others = _edits(applied, fix.new_source)
     provenance = f"{fix.provenance} `{fix.fixer}`"
     score = f", score {fix.score:.2f}" if fix.score is not None else ""
-    body = _heading(finding) + (
+    covered = sorted(
+        [f for f in item.report.findings if f.fingerprint in fix.covers] or [finding], key=lambda f: -f.severity
+    )
+    body = "\n".join(_heading(f) for f in covered) + (
         f"\n**Proven fix** ({fix.confidence.value}; {provenance}{score}): {fix.description}\n\n"
         + _suggestion(fix.replacement.splitlines(keepends=True))
     )
@@ -154,7 +157,7 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
                 f"\nThis fix also needs `{added}` at the top of the file; that line is outside the diff, "
                 "so it cannot be a suggestion here — add it when you commit the suggestion.\n"
             )
-    body += extra + "\n" + FP_MARKER.format(finding.fingerprint)
+    body += extra + "\n" + "".join(FP_MARKER.format(f.fingerprint) for f in covered)
     start = first if first != last else None
     return [Comment(item.path, last, body, start, finding.fingerprint), *comments], body
 
@@ -206,7 +209,13 @@ def compose_review(
                 candidates.append((item, finding))
     candidates.sort(key=lambda pair: (-pair[1].severity, pair[1].path, pair[1].start_line))
     review = ComposedReview(body="", findings=all_findings)
+    posted: set[int] = set()  # combined fixes already commented (one comment covers all their findings)
     for item, finding in candidates:
+        shared = item.report.fixes.get(finding.fingerprint)
+        if shared is not None and len(shared.covers) > 1:
+            if id(shared) in posted:
+                continue
+            posted.add(id(shared))
         fixable = finding.fingerprint in item.report.fixes
         if finding.severity < inline_min_severity and not fixable:
             review.overflow.append(finding)
