@@ -103,6 +103,10 @@ def fix_each(
     return outcome
 
 
+def _member_of(prints: set[str]) -> Callable[[Finding], bool]:
+    return lambda finding: finding.fingerprint in prints
+
+
 def _combine_overlapping(
     path: str, source: str, findings: list[Finding], outcome: FixOutcome, settings: ScanSettings
 ) -> None:
@@ -120,7 +124,7 @@ def _combine_overlapping(
         if len(group) < 2:
             continue
         wanted = {fx.finding.fingerprint for fx in group}
-        new_source, applied = fix_all(path, source, findings, settings, fixable=lambda f, w=wanted: f.fingerprint in w)
+        new_source, applied = fix_all(path, source, findings, settings, fixable=_member_of(wanted))
         try:
             if len(applied) != len(group):
                 raise Rejected("not every finding of the group could be fixed in sequence")
