@@ -151,7 +151,7 @@ def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSetti
         counters,
     )
     try:
-        visitor.process(raw)
+        tree = _run_visitor(visitor, path, raw)
     except SyntaxError as exc:
         where = f" at line {exc.lineno}" if exc.lineno else ""
         return FileReport(
@@ -173,15 +173,26 @@ def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSetti
     ]
     if settings.skip_asserts_in_tests and is_test_path(path):
         issues = [i for i in issues if i.test_id != "B101"]
-    return FileReport(path=path, findings=_to_findings(path, text, issues))
+    return FileReport(path=path, findings=_to_findings(path, text, issues, tree))
 
 
-def _scopes(text: str) -> list[tuple[int, int, str]]:
+def _run_visitor(visitor: object, path: str, raw: bytes) -> ast.Module:
+    """bandit's `BanditNodeVisitor.process`, keeping the parsed tree (reused for scopes)."""
+    tree = ast.parse(raw)
+    visitor.generic_visit(tree)  # type: ignore[attr-defined]
+    visitor.context = {  # type: ignore[attr-defined]
+        "file_data": visitor.fdata,  # type: ignore[attr-defined]
+        "filename": path,
+        "lineno": 0,
+        "linerange": [0, 1],
+        "col_offset": 0,
+    }
+    visitor.update_scores(visitor.tester.run_tests(visitor.context, "File"))  # type: ignore[attr-defined]
+    return tree
+
+
+def _scopes(tree: ast.Module) -> list[tuple[int, int, str]]:
     """(start, end, qualified name) of every def/class, for fingerprints."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        return []
     out: list[tuple[int, int, str]] = []
 
     def visit(node: ast.AST, prefix: str) -> None:
@@ -222,11 +233,11 @@ def _docs_url(rule_id: str) -> str:
     return str(docs_utils.get_url(rule_id))
 
 
-def _to_findings(path: str, text: str, issues: Sequence[object]) -> list[Finding]:
+def _to_findings(path: str, text: str, issues: Sequence[object], tree: ast.Module) -> list[Finding]:
     if not issues:
         return []
     lines = text.splitlines()
-    scopes = _scopes(text)
+    scopes = _scopes(tree)
     seen: dict[tuple[str, str, str], int] = {}
     findings: list[Finding] = []
     for issue in sorted(issues, key=lambda i: (i.lineno, i.col_offset, i.test_id)):  # type: ignore[attr-defined]
