@@ -51,6 +51,9 @@ def main() -> int:
     with LocalPipeline(args.redis_url).start([REPO]) as pipeline:
         sim = pipeline.sim
         for run in range(args.runs):
+            # Each run is one PR on an idle installation: without this pause the next run's first
+            # write would wait out the previous run's pacing slot (≥ 1 s between writes).
+            time.sleep(1.2)
             pr = sim.create_pull_request(REPO, base, head, title=f"reference {run}")
             payload = pipeline.payload("opened", REPO, pr.number)
             started = time.perf_counter()

@@ -229,13 +229,28 @@ class Candidate:
     statement_lines: tuple[int, int]
 
 
+_WRAPPERS: list[tuple[cst.Module, MetadataWrapper]] = []
+
+
+def _wrapper_for(module: cst.Module) -> MetadataWrapper:
+    """One metadata wrapper per parsed module: positions, parents and scope analysis are
+    computed once per file, not once per finding (they dominate a fixer's cost)."""
+    for known, wrapper in _WRAPPERS:
+        if known is module:
+            return wrapper
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    _WRAPPERS.append((module, wrapper))
+    del _WRAPPERS[:-4]
+    return wrapper
+
+
 def propose(fixer: Fixer, source: str, finding: Finding, module: cst.Module | None = None) -> Candidate | None:
     """Run one fixer on one finding; `None` when it declines or cannot locate it."""
     try:
         parsed = module if module is not None else cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError):
         return None
-    wrapper = MetadataWrapper(parsed, unsafe_skip_copy=True)
+    wrapper = _wrapper_for(parsed)
     located = locate(wrapper, finding)
     if located is None:
         return None
