@@ -22,10 +22,12 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     CodeRange,
+    ImportAssignment,
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
+    ScopeProvider,
 )
 
 from bot.findings import Finding, FixConfidence
@@ -90,6 +92,19 @@ class FixContext:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def name_is_free(self, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
+        """Whether writing `name` at `node` is safe: it is unbound there, or bound only by
+        imports of `qualified` (default: the module `name`), so a fixer never shadows or
+        reuses someone else's name."""
+        scope = self.wrapper.resolve(ScopeProvider).get(node)
+        if scope is None:
+            return False
+        want = {qualified or name}
+        return all(
+            isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
+            for a in scope[name]
+        )
 
     def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
         """Request `import module` or `from module import obj` (libcst places it)."""

@@ -11,8 +11,6 @@ whatever the original import looked like, so no existing name changes meaning.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
-from libcst.metadata.scope_provider import ImportAssignment
 
 from bot.findings import FixConfidence
 from bot.fixers.base import Case, Edit, FixContext, Fixer
@@ -80,22 +78,6 @@ def _args_supported(call: cst.Call, signature: tuple[tuple[str, ...], tuple[str,
         elif arg.keyword.value not in allowed:
             return False
     return count <= len(positional)
-
-
-def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
-    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`).
-
-    An import added at the top of the file is useless, or wrong, where a local or a
-    different import already uses the name.
-    """
-    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
-    if scope is None:
-        return False
-    want = {qualified or name}
-    return all(
-        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
-        for a in scope[name]
-    )
 
 
 @register
@@ -188,7 +170,7 @@ class DefusedXml(Fixer):
         if target is None:
             return None
         module, function = target
-        if not _args_supported(call, _SIGNATURES[target]) or not _name_is_free(ctx, call, "defusedxml"):
+        if not _args_supported(call, _SIGNATURES[target]) or not ctx.name_is_free(call, "defusedxml"):
             return None
         ctx.add_import(module)
         new_func = cst.parse_expression(f"{module}.{function}")

@@ -151,9 +151,9 @@ class HardcodedSecretFromEnv(Fixer):
             note="module-level constant",
         ),
         Case(
-            "class Client:\n    def __init__(self):\n        self.api_token = \"s3cr3t-Ä\"  # schlüssel\n",
+            'class Client:\n    def __init__(self):\n        self.api_token = "s3cr3t-Ä"  # schlüssel\n',
             "import os\n\nclass Client:\n    def __init__(self):\n"
-            "        self.api_token = os.environ[\"API_TOKEN\"]  # schlüssel\n",
+            '        self.api_token = os.environ["API_TOKEN"]  # schlüssel\n',
             "B105",
             note="attribute target, non-ASCII text; import added",
         ),
@@ -165,9 +165,9 @@ class HardcodedSecretFromEnv(Fixer):
             note="keyword argument in a multi-line call",
         ),
         Case(
-            "def login(user, password=\"hunter2\"):\n    \"\"\"Log in.\"\"\"\n    return check(user, password)\n",
-            "import os\n\ndef login(user, password=None):\n    \"\"\"Log in.\"\"\"\n    if password is None:\n"
-            "        password = os.environ[\"PASSWORD\"]\n    return check(user, password)\n",
+            'def login(user, password="hunter2"):\n    """Log in."""\n    return check(user, password)\n',
+            'import os\n\ndef login(user, password=None):\n    """Log in."""\n    if password is None:\n'
+            '        password = os.environ["PASSWORD"]\n    return check(user, password)\n',
             "B107",
             note="default argument: None, read at call time after the docstring",
         ),

@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
-from libcst.metadata.scope_provider import ImportAssignment
 
 from bot.findings import FixConfidence
 from bot.fixers._calls import has_star_args, keyword, positional, set_keyword
@@ -54,18 +52,6 @@ def _words(text: str) -> set[str]:
         words.update(parts)
         words.add("".join(parts))
     return words
-
-
-def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
-    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
-    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
-    if scope is None:
-        return False
-    want = {qualified or name}
-    return all(
-        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
-        for a in scope[name]
-    )
 
 
 def _context_words(ctx: FixContext) -> set[str]:
@@ -195,7 +181,7 @@ class HashlibWeak(Fixer):
             new_call = call.with_changes(args=args)
         elif isinstance(call.func, cst.Attribute):
             new_call = call.with_changes(func=call.func.with_changes(attr=cst.Name("sha256")))
-        elif isinstance(call.func, cst.Name) and _name_is_free(ctx, call, "sha256", "hashlib.sha256"):
+        elif isinstance(call.func, cst.Name) and ctx.name_is_free(call, "sha256", "hashlib.sha256"):
             ctx.add_import("hashlib", "sha256")
             new_call = call.with_changes(func=cst.Name("sha256"))
         else:

@@ -75,8 +75,7 @@ class Jinja2Autoescape(Fixer):
         Case("import jinja2\n\nenv = jinja2.Environment(autoescape=settings.ESCAPE)\n", note="computed: declined"),
         Case("import jinja2\n\nenv = jinja2.Environment(**options)\n", note="**kwargs may set it: declined"),
         Case(
-            "from jinja2 import Environment\n\n\ndef select_autoescape():\n    return False\n\n\n"
-            "env = Environment()\n",
+            "from jinja2 import Environment\n\n\ndef select_autoescape():\n    return False\n\n\nenv = Environment()\n",
             note="`select_autoescape` is a local function here: declined",
         ),
     )
@@ -126,7 +125,9 @@ def _add_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Ca
         new = cst.Arg(
             keyword=cst.Name(name),
             value=value,
-            equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+            equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+            ),
             whitespace_after_arg=last.whitespace_after_arg,
         )
         return call.with_changes(args=[*call.args[:-1], moved, new])

@@ -157,9 +157,9 @@ class MarkSafeToFormatHtml(Fixer):
         ),
         Case(
             "from django.utils import safestring\nfrom django.utils.html import format_html\n\n\nclass Cell:\n"
-            "    def render(self):\n        return safestring.mark_safe(\"<td>{v}</td>\".format(v=self.value))\n",
+            '    def render(self):\n        return safestring.mark_safe("<td>{v}</td>".format(v=self.value))\n',
             "from django.utils import safestring\nfrom django.utils.html import format_html\n\n\nclass Cell:\n"
-            "    def render(self):\n        return format_html(\"<td>{v}</td>\", v=self.value)\n",
+            '    def render(self):\n        return format_html("<td>{v}</td>", v=self.value)\n',
             "B308",
             note=".format with a keyword; module attribute; format_html already imported",
         ),

@@ -50,9 +50,9 @@ class MarkupEscape(Fixer):
         ),
         Case(
             "from flask import Markup\n\n\nclass Row:\n    def html(self):\n"
-            "        return Markup(\"<td>%s</td><td>%s</td>\" % (self.a, self.b))\n",
+            '        return Markup("<td>%s</td><td>%s</td>" % (self.a, self.b))\n',
             "from flask import Markup\n\n\nclass Row:\n    def html(self):\n"
-            "        return Markup(\"<td>{}</td><td>{}</td>\").format(self.a, self.b)\n",
+            '        return Markup("<td>{}</td><td>{}</td>").format(self.a, self.b)\n',
             "B704",
             note="flask.Markup with %-formatting",
         ),

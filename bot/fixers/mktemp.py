@@ -17,7 +17,6 @@ import re
 
 import libcst as cst
 from libcst.metadata import ScopeProvider
-from libcst.metadata.scope_provider import ImportAssignment
 
 from bot.findings import FixConfidence
 from bot.fixers._calls import attribute_chain, has_star_args
@@ -34,18 +33,6 @@ _NOT_A_FILE_WORDS = frozenset(
     {"sock", "socket", "sockets", "fifo", "pipe", "addr", "address", "dir", "dirs", "directory", "folder"}
 )
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-
-
-def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
-    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
-    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
-    if scope is None:
-        return False
-    want = {qualified or name}
-    return all(
-        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
-        for a in scope[name]
-    )
 
 
 def _unused(ctx: FixContext, node: cst.CSTNode, name: str) -> bool:
@@ -175,14 +162,14 @@ class MktempToMkstemp(Fixer):
             return None  # tuple or subscript targets: not a plain path variable
         if isinstance(call.func, cst.Attribute):
             new_func: cst.BaseExpression = call.func.with_changes(attr=cst.Name("mkstemp"))
-        elif isinstance(call.func, cst.Name) and _name_is_free(ctx, call, "mkstemp", "tempfile.mkstemp"):
+        elif isinstance(call.func, cst.Name) and ctx.name_is_free(call, "mkstemp", "tempfile.mkstemp"):
             ctx.add_import("tempfile", "mkstemp")
             new_func = cst.Name("mkstemp")
         else:
             return None
         new_call = call.with_changes(func=new_func)
         fd = next((n for n in _FD_NAMES if _unused(ctx, call, n)), None)
-        if fd is None or not _name_is_free(ctx, call, "os"):
+        if fd is None or not ctx.name_is_free(call, "os"):
             return None
         ctx.add_import("os")
         pair = cst.Tuple(

@@ -50,10 +50,10 @@ class OsSystemToSubprocess(Fixer):
         ),
         Case(
             "import os\nimport subprocess\n\n\ndef sync():\n"
-            "    if os.system(\"git pull --ff-only\") != 0:  # Aktualisierung\n"
+            '    if os.system("git pull --ff-only") != 0:  # Aktualisierung\n'
             "        raise SystemExit(1)\n",
             "import os\nimport subprocess\n\n\ndef sync():\n"
-            "    if subprocess.run([\"git\", \"pull\", \"--ff-only\"], check=False).returncode != 0:"
+            '    if subprocess.run(["git", "pull", "--ff-only"], check=False).returncode != 0:'
             "  # Aktualisierung\n"
             "        raise SystemExit(1)\n",
             "B605",
@@ -68,9 +68,9 @@ class OsSystemToSubprocess(Fixer):
             note="os.popen(...).read() through a from-import",
         ),
         Case(
-            "import os as _os\n\n\nclass Build:\n    status = _os.system(\"make -j4\")\n",
+            'import os as _os\n\n\nclass Build:\n    status = _os.system("make -j4")\n',
             "import os as _os\nimport subprocess\n\n\nclass Build:\n"
-            "    status = subprocess.run([\"make\", \"-j4\"], check=False).returncode\n",
+            '    status = subprocess.run(["make", "-j4"], check=False).returncode\n',
             "B605",
             note="aliased os, result assigned in a class body",
         ),

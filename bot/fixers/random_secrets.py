@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
-from libcst.metadata.scope_provider import ImportAssignment
 
 from bot.findings import FixConfidence
 from bot.fixers._calls import has_star_args
@@ -62,18 +60,6 @@ def _words(text: str) -> set[str]:
         words.update(parts)
         words.add("".join(parts))
     return words
-
-
-def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
-    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
-    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
-    if scope is None:
-        return False
-    want = {qualified or name}
-    return all(
-        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
-        for a in scope[name]
-    )
 
 
 def _target_text(node: cst.BaseExpression | cst.BaseAssignTargetExpression, ctx: FixContext) -> str:
@@ -254,7 +240,7 @@ class RandomSecrets(Fixer):
         words = _destination_words(ctx, call)
         if not words & _SECRET_WORDS or words & _NOT_SECRET_WORDS:
             return None
-        if not _name_is_free(ctx, call, "secrets"):
+        if not ctx.name_is_free(call, "secrets"):
             return None
         new_call = _rewrite(ctx, func, call)
         if new_call is None:

@@ -386,8 +386,8 @@ class SqlParameters(Fixer):
     confidence = FixConfidence.REVIEW
     cases = (
         Case(
-            "import sqlite3\n\n\ndef get(cur, uid):\n    cur.execute(\"SELECT * FROM users WHERE id = %s\" % uid)\n",
-            "import sqlite3\n\n\ndef get(cur, uid):\n    cur.execute(\"SELECT * FROM users WHERE id = ?\", (uid,))\n",
+            'import sqlite3\n\n\ndef get(cur, uid):\n    cur.execute("SELECT * FROM users WHERE id = %s" % uid)\n',
+            'import sqlite3\n\n\ndef get(cur, uid):\n    cur.execute("SELECT * FROM users WHERE id = ?", (uid,))\n',
             "B608",
             note="%-formatting, sqlite3 qmark style",
         ),
@@ -396,7 +396,7 @@ class SqlParameters(Fixer):
             "    cur.execute(f\"SELECT id FROM users WHERE name = '{name}' AND created > {since}\"\n"
             "                f\" AND tag LIKE 'a%'\")\n",
             "import psycopg2\n\n\ndef find(cur, name, since):\n"
-            "    cur.execute(\"SELECT id FROM users WHERE name = %s AND created > %s\"\n"
+            '    cur.execute("SELECT id FROM users WHERE name = %s AND created > %s"\n'
             "                \" AND tag LIKE 'a%%'\", (name, since))\n",
             "B608",
             note="f-string; quoted value unquoted; literal % doubled for psycopg2",
@@ -405,7 +405,7 @@ class SqlParameters(Fixer):
             "import pymysql\n\n\nclass Repo:\n    def add(self, name, email):\n        self.cur.execute(\n"
             "            \"INSERT INTO users (name, email) VALUES ('{}', '{}')\".format(name, email),\n        )\n",
             "import pymysql\n\n\nclass Repo:\n    def add(self, name, email):\n        self.cur.execute(\n"
-            "            \"INSERT INTO users (name, email) VALUES (%s, %s)\",\n            (name, email),\n        )\n",
+            '            "INSERT INTO users (name, email) VALUES (%s, %s)",\n            (name, email),\n        )\n',
             "B608",
             note=".format inside VALUES, multi-line call with a trailing comma",
         ),
@@ -418,28 +418,26 @@ class SqlParameters(Fixer):
             note="concatenation; str() unwrapped; non-ASCII text",
         ),
         Case(
-            "import sqlite3\n\ncur.execute(\n    \"SELECT name FROM t \"\n"
-            "    \"WHERE a = %s AND b = %s\" % (x, y)\n)\n",
-            "import sqlite3\n\ncur.execute(\n    \"SELECT name FROM t \"\n"
-            "    \"WHERE a = ? AND b = ?\",\n    (x, y)\n)\n",
+            'import sqlite3\n\ncur.execute(\n    "SELECT name FROM t "\n    "WHERE a = %s AND b = %s" % (x, y)\n)\n',
+            'import sqlite3\n\ncur.execute(\n    "SELECT name FROM t "\n    "WHERE a = ? AND b = ?",\n    (x, y)\n)\n',
             "B608",
             note="implicitly concatenated template over lines",
         ),
-        Case("import sqlite3\n\ncur.execute(f\"SELECT * FROM {table} WHERE id = 1\")\n", note="identifier: declined"),
+        Case('import sqlite3\n\ncur.execute(f"SELECT * FROM {table} WHERE id = 1")\n', note="identifier: declined"),
         Case(
             "import sqlite3\n\ncur.execute(f\"SELECT * FROM t WHERE name LIKE '%{q}%'\")\n",
             note="part of a literal: declined",
         ),
-        Case("cur.execute(f\"SELECT * FROM t WHERE id = {uid}\")\n", note="driver unknown: declined"),
+        Case('cur.execute(f"SELECT * FROM t WHERE id = {uid}")\n', note="driver unknown: declined"),
         Case(
-            "import sqlite3\n\ncur.execute(f\"SELECT * FROM t WHERE id IN ({ids})\")\n",
+            'import sqlite3\n\ncur.execute(f"SELECT * FROM t WHERE id IN ({ids})")\n',
             note="a joined list: declined",
         ),
         Case(
-            "import sqlite3\n\nquery = \"SELECT * FROM t WHERE id = %s\" % uid\ncur.execute(query)\n",
+            'import sqlite3\n\nquery = "SELECT * FROM t WHERE id = %s" % uid\ncur.execute(query)\n',
             note="not passed directly to execute: declined",
         ),
-        Case("import sqlite3\n\ncur.execute(\"SELECT * FROM t WHERE id = ?\", (uid,))\n", note="already safe"),
+        Case('import sqlite3\n\ncur.execute("SELECT * FROM t WHERE id = ?", (uid,))\n', note="already safe"),
     )
 
     def fix(self, ctx: FixContext) -> Edit | None:

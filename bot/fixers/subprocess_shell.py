@@ -22,9 +22,7 @@ from bot.fixers._calls import has_star_args, keyword, remove_keyword
 from bot.fixers.base import Case, Edit, FixContext, Fixer
 from bot.fixers.registry import register
 
-_SUBPROCESS_CALLS = tuple(
-    f"subprocess.{name}" for name in ("Popen", "call", "check_call", "check_output", "run")
-)
+_SUBPROCESS_CALLS = tuple(f"subprocess.{name}" for name in ("Popen", "call", "check_call", "check_output", "run"))
 
 # A word a shell passes through unchanged: no quoting, globbing, expansion, redirection,
 # command separators, comments, escapes, or cmd.exe `%VAR%` expansion.
@@ -137,15 +135,15 @@ class SubprocessShellFalse(Fixer):
         ),
         Case(
             "import subprocess as sp\n\n\ndef build():\n    # Übersetzen\n"
-            "    return sp.check_output([\"make\", \"-j4\"], shell=True, text=True)\n",
+            '    return sp.check_output(["make", "-j4"], shell=True, text=True)\n',
             "import subprocess as sp\n\n\ndef build():\n    # Übersetzen\n"
-            "    return sp.check_output([\"make\", \"-j4\"], text=True)\n",
+            '    return sp.check_output(["make", "-j4"], text=True)\n',
             "B602",
             note="already a list; alias import; keyword after shell",
         ),
         Case(
-            "from subprocess import Popen\n\nproc = Popen(\n    \"git status --short\",\n    shell=True,\n)\n",
-            "from subprocess import Popen\n\nproc = Popen(\n    [\"git\", \"status\", \"--short\"],\n)\n",
+            'from subprocess import Popen\n\nproc = Popen(\n    "git status --short",\n    shell=True,\n)\n',
+            'from subprocess import Popen\n\nproc = Popen(\n    ["git", "status", "--short"],\n)\n',
             "B602",
             note="from-import, one argument per line with a trailing comma",
         ),

@@ -18,8 +18,6 @@ nearly always a fake path compared against expected output.
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import ScopeProvider
-from libcst.metadata.scope_provider import ImportAssignment
 
 from bot.findings import FixConfidence
 from bot.fixers.base import Case, Edit, FixContext, Fixer
@@ -36,18 +34,6 @@ _STRING_METHODS = frozenset(
         "match", "search", "fullmatch", "sub", "compile", "fnmatch", "relative_to", "is_relative_to",
     }
 )  # fmt: skip
-
-
-def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
-    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
-    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
-    if scope is None:
-        return False
-    want = {qualified or name}
-    return all(
-        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
-        for a in scope[name]
-    )
 
 
 def _used_as_path(ctx: FixContext, node: cst.CSTNode) -> bool:
@@ -119,7 +105,7 @@ class TmpDir(Fixer):
             "B108",
         ),
         Case(
-            "import tempfile\n\n\ndef export(rows, out=\"/tmp\"):\n    return write(rows, out)\n",
+            'import tempfile\n\n\ndef export(rows, out="/tmp"):\n    return write(rows, out)\n',
             "import tempfile\n\n\ndef export(rows, out=tempfile.gettempdir()):\n    return write(rows, out)\n",
             "B108",
             note="parameter default, the directory itself",
@@ -163,13 +149,13 @@ class TmpDir(Fixer):
                 return None
         else:
             return None
-        if node.lpar or not _used_as_path(ctx, node) or not _name_is_free(ctx, node, "tempfile"):
+        if node.lpar or not _used_as_path(ctx, node) or not ctx.name_is_free(node, "tempfile"):
             return None
         ctx.add_import("tempfile")
         tmp = cst.parse_expression("tempfile.gettempdir()")
         if rest is None:
             return Edit(node, tmp, "use tempfile.gettempdir() instead of /tmp")
-        if not _name_is_free(ctx, node, "os"):
+        if not ctx.name_is_free(node, "os"):
             return None
         ctx.add_import("os")
         joined = cst.Call(

@@ -142,8 +142,8 @@ class TrojanSource(Fixer):
             note="the trojansource.codes example: string escaped, comment cleaned",
         ),
         Case(
-            "LABEL = f\"{name} \u2067ÉTIQUETTE\u2069\"\n",
-            "LABEL = f\"{name} \\u2067ÉTIQUETTE\\u2069\"\n",
+            'LABEL = f"{name} \u2067ÉTIQUETTE\u2069"\n',
+            'LABEL = f"{name} \\u2067ÉTIQUETTE\\u2069"\n',
             "B613",
             note="f-string text, non-ASCII on the line",
         ),

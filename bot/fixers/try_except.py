@@ -15,25 +15,12 @@ from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import GlobalScope, ScopeProvider
-from libcst.metadata.scope_provider import ImportAssignment
 
 from bot.findings import FixConfidence
 from bot.fixers.base import Case, Edit, FixContext, Fixer
 from bot.fixers.registry import register
 
 _MESSAGE = '"ignored exception"'
-
-
-def _name_is_free(ctx: FixContext, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
-    """`name` at `node` is unbound, or bound only by imports of `qualified` (default: module `name`)."""
-    scope = ctx.wrapper.resolve(ScopeProvider).get(node)
-    if scope is None:
-        return False
-    want = {qualified or name}
-    return all(
-        isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
-        for a in scope[name]
-    )
 
 
 def _module_logger(ctx: FixContext, at: cst.CSTNode) -> str | None:
@@ -155,7 +142,7 @@ class TryExceptLog(Fixer):
             return None
         logger = _module_logger(ctx, handler)
         if logger is None:
-            if not _name_is_free(ctx, handler, "logging"):
+            if not ctx.name_is_free(handler, "logging"):
                 return None
             ctx.add_import("logging")
             logger = "logging.getLogger(__name__)"
