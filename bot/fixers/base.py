@@ -219,8 +219,26 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
                 smallest, smallest_size = node, size
     flagged = exact or line_exact or smallest
     if flagged is None:
+        # Python 3.12+ reports some f-string columns inside the literal (and end columns past
+        # the source line): take the node ending on the last line that starts closest before.
+        best: tuple[int, int] | None = None
+        for node, rng in positions.items():
+            node_start = (rng.start.line, rng.start.column)
+            if rng.end.line == finding.end_line and node_start <= start and not isinstance(node, cst.Module):
+                key = (node_start[0], node_start[1])
+                if (
+                    best is None
+                    or key > best
+                    or (key == best and flagged is not None and _size(rng) > _size(positions[flagged]))
+                ):
+                    best, flagged = key, node
+    if flagged is None:
         return None
     parents = wrapper.resolve(ParentNodeProvider)
+    if isinstance(flagged, cst.FormattedStringText):
+        # On Python 3.12+ bandit sees the literal part of an f-string (its own ast node);
+        # on 3.11 the whole f-string. Fixers get the f-string either way.
+        flagged = parents.get(flagged) or flagged
     statement: cst.CSTNode | None = flagged
     while statement is not None and not isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         statement = parents.get(statement)
