@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--beat", action="store_true", help="also run the periodic redelivery task (one worker only)")
     worker.add_argument("--loglevel", default="INFO")
     add_action_parser(sub)
-    demo = sub.add_parser("demo", help="replay a pull request through the local pipeline and print the review")
+    demo = sub.add_parser(
+        "demo", help="replay a pull request through the local pipeline and print the review (empties its Redis db)"
+    )
     demo.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     rules = sub.add_parser("rules", help="list the bandit ids mendbot fixes")
     rules.add_argument("--format", choices=("text", "markdown", "json"), default="text")

@@ -48,6 +48,12 @@ def _show_comment(console: Console, comment: object, head: dict[str, str]) -> No
 def run_demo(redis_url: str, console: Console) -> int:
     base = _files(EXAMPLES / "vulnerable_app_base")
     head = _files(EXAMPLES / "vulnerable_app")
+    # The simulator is new on every run but its ids and content-derived shas repeat, so state
+    # left by an earlier demo (cached tokens, "already reviewed" marks) must go: the demo owns
+    # its Redis database (14 by default) and empties it.
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
     console.print(f"[bold]Starting[/] GitHub simulator, webhook receiver and a Celery worker on {redis_url} …")
     with LocalPipeline(redis_url).start([REPO]) as pipeline:
         sim = pipeline.sim
