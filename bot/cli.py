@@ -8,11 +8,13 @@ at or above `--fail-on`, or files that could not be scanned; 2 usage or internal
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.action import add_action_parser
@@ -20,6 +22,15 @@ from bot.config import DEFAULT_EXCLUDES, ConfigError, FilterMode, MendbotConfig,
 from bot.diffscope import ChangedFile, DiffError, git_changed_since, parse_unified_diff
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _model_plugin() -> Any | None:
+    """The learned fixer's CLI pieces (`models.cli`), loaded by name: `bot` never imports
+    `models` statically (imports go workers → models → bot); absent → no model flags."""
+    try:
+        return importlib.import_module("models.cli")
+    except ImportError:
+        return None
 
 
 class UsageError(Exception):
@@ -59,6 +70,9 @@ def _add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--max-file-bytes", type=int, help="files above this size are not scanned")
     p.add_argument("--allow-unscanned", action="store_true", help="files that could not be scanned do not fail the run")
     p.add_argument("--no-progress", action="store_true")
+    plugin = _model_plugin()
+    if plugin is not None:
+        plugin.add_scan_model_flags(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mendbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_scan_parser(sub)
+    plugin = _model_plugin()
+    if plugin is not None:
+        plugin.add_model_parsers(sub)
     serve = sub.add_parser("serve", help="run the webhook receiver (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -119,6 +136,21 @@ def _diff_scope(args: argparse.Namespace, root: Path) -> dict[str, ChangedFile] 
     return None
 
 
+def _proposers(args: argparse.Namespace, config: MendbotConfig) -> list[Any]:
+    """The learned fixer joins only when asked (`--model`, or `model = true` in config)."""
+    wanted = getattr(args, "model", None)
+    if wanted is None:
+        wanted = config.model
+    plugin = _model_plugin()
+    if not wanted or plugin is None or args.findings_only:
+        return []
+    args.model = True
+    try:
+        return list(plugin.proposers_from_args(args, log=lambda m: print(m, file=sys.stderr)))
+    except Exception as exc:  # ModelUnavailable and friends: say what is missing
+        raise UsageError(f"--model: {exc}") from None
+
+
 def run_scan(args: argparse.Namespace) -> int:
     from bot.scanrun import ScanRequest, execute
 
@@ -140,6 +172,7 @@ def run_scan(args: argparse.Namespace) -> int:
         scope=scope,
         mode="fix" if args.fix else "diff" if args.diff else "findings" if args.findings_only else "review",
         progress=not args.no_progress and args.format == "text" and sys.stderr.isatty(),
+        proposers=_proposers(args, config),
     )
     result = execute(request)
     if result.missing:
@@ -255,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo import run_demo
 
             return run_demo(args.redis_url, Console())
+        if args.command == "model":
+            plugin = _model_plugin()
+            assert plugin is not None
+            return int(plugin.run_model_command(args))
         if args.command == "serve":
             return run_serve(args)
         if args.command == "worker":

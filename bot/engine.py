@@ -16,7 +16,7 @@ import libcst as cst
 from bot.findings import FileReport, Finding, Fix, Rejection
 from bot.fixers.base import Candidate, propose
 from bot.fixers.registry import fixers_for
-from bot.gate import Rejected, prove, prove_combined
+from bot.gate import AUDIT_MARKERS, Rejected, prove, prove_combined
 from bot.scan import ScanSettings, scan_source
 
 
@@ -84,7 +84,13 @@ def fix_each(
                 break
             except Rejected as exc:
                 outcome.rejections.append(Rejection(finding, fixer.name, str(exc)))
-    remaining = [f for f in targets if f.fingerprint not in outcome.fixes]
+    # The learned fixer is not asked about import audit notes (B4xx) or bandit's audit
+    # markers: their "fix" is a design decision, and a model would only invent one.
+    remaining = [
+        f
+        for f in targets
+        if f.fingerprint not in outcome.fixes and not f.rule_id.startswith("B4") and f.rule_id not in AUDIT_MARKERS
+    ]
     for proposer in proposers:
         if not remaining:
             break

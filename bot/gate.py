@@ -13,6 +13,8 @@ Nothing unproven is ever emitted.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import difflib
 import re
 from collections import Counter
@@ -76,6 +78,65 @@ def _split_import_prefix(
                 continue
         out.append(hunk)
     return out
+
+
+def _names(tree: ast.AST) -> tuple[set[str], list[tuple[str, int]]]:
+    """(every name the module binds anywhere, every (name, line) it reads)."""
+    bound: set[str] = set()
+    loads: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.append((node.id, node.lineno))
+            else:
+                bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    return bound, loads
+
+
+_BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__", "__builtins__"}
+
+
+def _check_names(old_source: str, new_source: str, new_span: tuple[int, int]) -> None:
+    """The edit neither reads a name nothing binds, nor unbinds a name the file still reads.
+
+    A candidate can parse, compile and silence bandit while breaking the program
+    (e.g. replacing `import subprocess` with anything else); this catches those.
+    """
+    try:
+        old_bound, old_loads = _names(ast.parse(old_source))
+        new_bound, new_loads = _names(ast.parse(new_source))
+    except (SyntaxError, RecursionError, ValueError):
+        raise Rejected("cannot analyse names") from None
+    lo, hi = new_span
+    # Names the file already read without binding them (globals from elsewhere, a star
+    # import, example snippets) stay allowed; a name the edit invents does not.
+    known = new_bound | _BUILTINS | {name for name, _ in old_loads}
+    if "*" in old_bound:
+        known = set()  # a star import can bind anything: the check would only guess
+    for name, line in new_loads:
+        if not known:
+            break
+        if lo <= line <= hi and name not in known:
+            raise Rejected(f"the edit reads `{name}`, which nothing in the file defines")
+    read = {name for name, _ in new_loads}
+    lost = sorted((old_bound - new_bound) & read)
+    if lost:
+        raise Rejected(f"the edit removes `{lost[0]}`, which the file still uses")
 
 
 def _check_syntax(path: str, new_source: str) -> None:
@@ -227,6 +288,7 @@ def prove(
     _check_syntax(path, new)
     confined = _check_confined(source, new, candidate.statement_lines)
     span = (confined.new_start, max(confined.new_end, confined.new_start))
+    _check_names(source, new, span)
     old_span = (confined.edit_start, confined.edit_end)
     new_findings = _check_rescan(path, findings, new, target, settings, span, old_span)
     _check_idempotent(candidate, path, new_findings, target, span)

@@ -14,7 +14,7 @@ from bot.cache import ScanCache
 from bot.config import MendbotConfig
 from bot.diffscope import ChangedFile, keep
 from bot.discover import discover
-from bot.engine import fix_all, fix_each
+from bot.engine import Proposer, fix_all, fix_each
 from bot.findings import FileReport, Finding, Fix, Rejection
 from bot.gate import unified_diff
 from bot.scan import ScanSettings, precheck, read_file, scan_many
@@ -29,6 +29,7 @@ class ScanRequest:
     scope: dict[str, ChangedFile] | None = None
     mode: str = "review"  # review | findings | diff | fix
     progress: bool = False
+    proposers: Sequence[Proposer] = ()
 
 
 @dataclass
@@ -47,15 +48,18 @@ def _scope_key(path: str, root: Path) -> str:
         return path
 
 
-def _prove_file(args: tuple[str, str, list[Finding], ScanSettings]) -> tuple[dict[str, Fix], list[Rejection]]:
-    path, source, findings, settings = args
-    outcome = fix_each(path, source, findings, settings)
+_Work = tuple[str, str, list[Finding], ScanSettings, Sequence[Proposer]]
+
+
+def _prove_file(args: _Work) -> tuple[dict[str, Fix], list[Rejection]]:
+    path, source, findings, settings, proposers = args
+    outcome = fix_each(path, source, findings, settings, proposers)
     return outcome.fixes, outcome.rejections
 
 
-def _fix_file(args: tuple[str, str, list[Finding], ScanSettings]) -> tuple[str, list[Fix]]:
-    path, source, findings, settings = args
-    return fix_all(path, source, findings, settings)
+def _fix_file(args: _Work) -> tuple[str, list[Fix]]:
+    path, source, findings, settings, proposers = args
+    return fix_all(path, source, findings, settings, proposers)
 
 
 def _map(func, items: list, jobs: int) -> list:  # type: ignore[no-untyped-def]
@@ -139,7 +143,7 @@ def execute(request: ScanRequest) -> ScanResult:
             if text is not None:
                 result.sources[report.path] = text
     work = [
-        (r.path, result.sources[r.path], r.findings, settings)
+        (r.path, result.sources[r.path], r.findings, settings, request.proposers)
         for r in ordered
         if r.findings and r.path in result.sources
     ]
@@ -150,9 +154,7 @@ def execute(request: ScanRequest) -> ScanResult:
             reports[path].rejections = rejections
     elif request.mode in ("diff", "fix"):
         diffs = []
-        for (path, source, _findings, _settings), (new_source, applied) in zip(
-            work, _map(_fix_file, work, jobs), strict=True
-        ):
+        for (path, source, *_), (new_source, applied) in zip(work, _map(_fix_file, work, jobs), strict=True):
             if not applied or new_source == source:
                 continue
             for fix in applied:

@@ -55,7 +55,7 @@ def test_rejects_finding_still_present() -> None:
     def rename_arg(ctx: FixContext) -> Edit:
         call = ctx.flagged
         assert isinstance(call, cst.Call)
-        return Edit(call, call.with_changes(args=[cst.Arg(cst.Name("other"))]))
+        return Edit(call, call.with_changes(args=[cst.Arg(cst.Name("s")), cst.Arg(cst.Name("s"))]))
 
     with pytest.raises(Rejected, match="still reported"):
         _prove(rename_arg)
@@ -64,6 +64,30 @@ def test_rejects_finding_still_present() -> None:
 def test_rejects_new_finding_of_equal_or_higher_severity() -> None:
     with pytest.raises(Rejected, match="new B307"):
         _prove(lambda ctx: Edit(ctx.flagged, cst.parse_expression("eval(s)")))
+
+
+def test_rejects_invented_names() -> None:
+    # Parses, compiles and silences bandit, but reads a name nothing defines (a model's babble).
+    with pytest.raises(Rejected, match="reads `ibleunter`"):
+        _prove(lambda ctx: Edit(ctx.flagged, cst.parse_expression("ibleunter(s)")))
+
+
+def test_rejects_unbinding_a_used_name() -> None:
+    class DropImport(Fixer):
+        rule_ids = ("B404",)
+        name = "drop-import"
+        title = "drop"
+
+        def fix(self, ctx: FixContext) -> Edit | None:
+            return Edit(ctx.statement, cst.parse_statement("import shlex\n"))
+
+    src = "import subprocess\n\n\ndef f():\n    return subprocess.run(['ls'])\n"
+    findings = scan_source("m.py", src, SETTINGS).findings
+    target = next(f for f in findings if f.rule_id == "B404")
+    candidate = propose(DropImport(), src, target)
+    assert candidate is not None
+    with pytest.raises(Rejected, match="removes `subprocess`"):
+        prove("m.py", src, findings, target, candidate, SETTINGS)
 
 
 def test_rejects_edit_outside_statement() -> None:
