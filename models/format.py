@@ -1,0 +1,264 @@
+"""The model's task format, shared by the dataset builder and the proposer.
+
+The model is small and trained from scratch on two CPU cores, so its capacity must
+go to the *edit*, not to layout. Everything that can be done deterministically is
+done here, identically at training and at inference time:
+
+- the flagged statement is cut out of the file by whole lines and dedented (the
+  first line's indentation is removed from every line and put back afterwards);
+  for a compound statement only its header (the first logical line) is used;
+- the prompt carries the rule id and bandit's test name, the enclosing scope's
+  name (fixers choose between edits by it, e.g. an `etag` method's MD5) and the
+  file's import lines that bind a name the statement uses (so `y.load` is known to
+  be `yaml.load`);
+- the answer is the replacement text for those lines, preceded by `#+ import …`
+  lines for imports to add (libcst's AddImportsVisitor places and merges them).
+
+Only the standard library is imported here: this module is on the worker path.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass
+
+IMPORT_PREFIX = "#+ "
+STATEMENT_MARK = ">>>"
+MAX_STATEMENT_CHARS = 400
+MAX_STATEMENT_LINES = 10
+MAX_CONTEXT_IMPORTS = 3
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the model sees for one finding, and what is needed to put its answer back."""
+
+    text: str
+    statement: str  # dedented statement text (no trailing newline)
+    indent: str
+    start_line: int  # 1-based, inclusive
+    end_line: int
+
+
+def build_prompt(rule_id: str, rule_name: str, scope: str, context_imports: list[str], statement: str) -> str:
+    """The model input: `B506 yaml_load @load_config`, the imports, `>>>`, the statement."""
+    leaf = scope.rsplit(".", 1)[-1] if scope else ""
+    head = f"{rule_id} {rule_name} @{leaf}"
+    return "\n".join([head, *context_imports, STATEMENT_MARK, statement])
+
+
+def build_target(imports: list[str], replacement: str) -> str:
+    """The model output: `#+ import x` lines, then the replacement statement text."""
+    return "\n".join([*(IMPORT_PREFIX + line for line in imports), replacement])
+
+
+def split_target(text: str) -> tuple[list[str], str]:
+    """Inverse of `build_target`: (imports to add, replacement text)."""
+    imports: list[str] = []
+    lines = text.split("\n")
+    while lines and lines[0].startswith(IMPORT_PREFIX):
+        imports.append(lines.pop(0)[len(IMPORT_PREFIX) :].strip())
+    return imports, "\n".join(lines)
+
+
+def first_logical_line_end(lines: list[str], start: int, end: int) -> int:
+    """Last physical line (1-based) of the logical line starting at `start`.
+
+    For a compound statement this is its header (`with f(x) as y:`), so the model
+    sees and rewrites only that, never the body. Falls back to `end` when the text
+    does not tokenize on its own.
+    """
+    window = lines[start - 1 : min(end, start + MAX_STATEMENT_LINES + 2)]
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in window)
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(_dedent_text(text)).readline):
+            if tok.type == tokenize.NEWLINE:
+                return min(end, start + tok.start[0] - 1)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return end
+    return end
+
+
+def _dedent_text(text: str) -> str:
+    lines = text.split("\n")
+    indent = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+    return "\n".join(line[len(indent) :] if line.startswith(indent) else line for line in lines)
+
+
+def cut_statement(source_lines: list[str], start: int, end: int) -> tuple[str, str] | None:
+    """Dedent lines start..end (1-based, inclusive): (indent, text), or None when not reversible.
+
+    Reversible means every non-empty line starts with the first line's
+    indentation, so `reindent(text, indent)` gives back the exact original lines.
+    """
+    chunk = [line.rstrip("\r\n") for line in source_lines[start - 1 : end]]
+    if not chunk or len(chunk) > MAX_STATEMENT_LINES:
+        return None
+    first = chunk[0]
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    out: list[str] = []
+    for line in chunk:
+        if not line:
+            out.append(line)
+        elif line.startswith(indent):
+            out.append(line[len(indent) :])
+        else:
+            return None
+    text = "\n".join(out)
+    if len(text) > MAX_STATEMENT_CHARS:
+        return None
+    return indent, text
+
+
+def reindent(text: str, indent: str) -> str:
+    """Put the statement's indentation back on every non-empty line."""
+    return "\n".join(indent + line if line else line for line in text.split("\n"))
+
+
+def _bound_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    names = []
+    for alias in node.names:
+        if alias.name == "*":
+            continue
+        bound = alias.asname or (alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name)
+        names.append(bound)
+    return names
+
+
+def import_index(source: str) -> list[tuple[frozenset[str], str]]:
+    """Every import statement in the file as (names it binds, its one-line text)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found: list[tuple[frozenset[str], str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            text = ast.unparse(node)
+            if "\n" not in text and len(text) <= 120:
+                found.append((frozenset(_bound_names(node)), text))
+    return found
+
+
+def _names_in(statement: str) -> set[str]:
+    names: set[str] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(statement + "\n").readline):
+            if tok.type == tokenize.NAME:
+                names.add(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return names
+
+
+def context_imports(index: list[tuple[frozenset[str], str]], statement: str) -> list[str]:
+    """The file's import lines that bind a name used by the statement (at most three, file order)."""
+    used = _names_in(statement)
+    picked: list[str] = []
+    for names, text in index:
+        if names & used and text not in picked and text.strip() != statement.strip():
+            picked.append(text)
+        if len(picked) == MAX_CONTEXT_IMPORTS:
+            break
+    return picked
+
+
+# --- faithfulness: the edit may touch only what the rule's fixes touch ---------------------
+
+
+@dataclass(frozen=True)
+class Lexemes:
+    """Names (keywords included), string contents and numbers of a piece of code."""
+
+    names: frozenset[str]
+    strings: frozenset[str]
+    numbers: frozenset[str]
+
+
+def _string_content(token: str) -> str:
+    body = token.lstrip("rRbBuUfF")
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[:1]
+    return body[len(quote) : len(body) - len(quote)] if len(body) >= 2 * len(quote) else body
+
+
+def lexemes(code: str) -> Lexemes | None:
+    """Tokenize; None when the text does not tokenize (the model wrote something broken)."""
+    names: set[str] = set()
+    strings: set[str] = set()
+    numbers: set[str] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code + "\n").readline):
+            if tok.type == tokenize.NAME:
+                names.add(tok.string)
+            elif tok.type == tokenize.STRING:
+                strings.add(_string_content(tok.string))
+            elif tok.type == tokenize.NUMBER:
+                numbers.add(tok.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return Lexemes(frozenset(names), frozenset(strings), frozenset(numbers))
+
+
+def _output_code(output: str) -> str:
+    imports, replacement = split_target(output)
+    return "\n".join([*imports, replacement])
+
+
+def edit_vocabulary(pairs: list[tuple[str, str, str]]) -> dict[str, dict[str, list[str]]]:
+    """Per rule, what the training fixes removed and added: (rule, statement, target) triples.
+
+    Shipped with the artifact (`edit_vocab.json`); `faithful` holds the model to it.
+    """
+    vocab: dict[str, dict[str, set[str]]] = {}
+    for rule, statement, target in pairs:
+        before, after = lexemes(statement), lexemes(_output_code(target))
+        if before is None or after is None:
+            continue
+        entry = vocab.setdefault(
+            rule, {k: set() for k in ("removed_names", "added_names", "added_strings", "added_numbers", "flags")}
+        )
+        entry["removed_names"] |= before.names - after.names
+        entry["added_names"] |= after.names - before.names
+        entry["added_strings"] |= after.strings - before.strings
+        entry["added_numbers"] |= after.numbers - before.numbers
+        if before.strings - after.strings:
+            entry["flags"].add("removes_strings")
+    return {rule: {k: sorted(v) for k, v in entry.items()} for rule, entry in sorted(vocab.items())}
+
+
+def faithful(rule_id: str, statement: str, output: str, vocab: dict[str, dict[str, list[str]]]) -> str | None:
+    """Why the model's output is not a faithful edit of the statement, or None when it is.
+
+    The gate proves an edit is safe to apply (parses, finding gone, nothing new,
+    confined to the statement); it cannot tell that the model kept the statement's
+    meaning. A small model also hallucinates: it renames variables, drops a
+    `return` or an assignment, invents paths. So before the gate, an output may
+    remove only names the rule's fixes removed in training, add only names, strings
+    and numbers those fixes added (or that the statement already has), and drop
+    string literals only for rules whose fixes do.
+    """
+    entry = vocab.get(rule_id)
+    if entry is None:
+        return f"no edit vocabulary for {rule_id}"
+    before, after = lexemes(statement), lexemes(_output_code(output))
+    if before is None or after is None:
+        return "does not tokenize"
+    removed = before.names - after.names - set(entry["removed_names"])
+    if removed:
+        return f"drops {', '.join(sorted(removed))}"
+    added = after.names - before.names - set(entry["added_names"])
+    if added:
+        return f"adds {', '.join(sorted(added))}"
+    if before.strings - after.strings and "removes_strings" not in entry["flags"]:
+        return "drops a string literal"
+    old_text = " ".join(before.strings)
+    lowered = {name.lower() for name in before.names}
+    for text in after.strings - before.strings:
+        if text not in entry["added_strings"] and text not in old_text and text.lower() not in lowered:
+            return f"adds the string {text!r}"
+    numbers = after.numbers - before.numbers - set(entry["added_numbers"])
+    if numbers:
+        return f"adds {', '.join(sorted(numbers))}"
+    return None

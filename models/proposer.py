@@ -1,0 +1,256 @@
+"""The learned fixer as a `bot.engine.Proposer`: model drafts, the gate decides.
+
+For each finding no codemod fixed, the flagged statement is cut out by whole
+lines (only the header of a compound statement), dedented, and sent to the model
+with the rule id, scope and relevant imports (`models.format`). Each of the k
+beam outputs is re-indented, spliced back over exactly those lines, its requested
+imports are added by libcst's AddImportsVisitor, and the result becomes a
+`Candidate` whose `statement_lines` are those lines, so the gate's confinement
+check holds the model to the statement. `bot.engine.fix_each` then proves each
+candidate (provenance "model", with the model's score); nothing unproven reaches
+a user.
+
+All findings of a file (or of a whole pull request, `propose_files`) go to the
+model as one batch: batching is where ONNX Runtime's throughput comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from bot.findings import Finding, FixConfidence
+from bot.fixers.base import Candidate, Edit, FixContext, Fixer, locate
+from models.format import (
+    build_prompt,
+    context_imports,
+    cut_statement,
+    faithful,
+    first_logical_line_end,
+    import_index,
+    reindent,
+    split_target,
+)
+from models.runtime import DEFAULT_MODEL_DIR, Seq2SeqOnnx, load
+
+Drafts = dict[str, list[tuple[Candidate, float]]]
+_IMPORT = re.compile(r"^import\s+([\w.]+)(?:\s+as\s+(\w+))?$")
+_FROM = re.compile(r"^from\s+([\w.]+)\s+import\s+(\w+)(?:\s+as\s+(\w+))?$")
+
+
+class ModelFixer(Fixer):
+    """Stands in for a codemod in `Candidate.fixer`: carries the name and never re-fixes.
+
+    The gate's idempotence check re-applies `candidate.fixer`; a model's proposal
+    is not re-derivable from the new text, so `fix` declines (no second edit).
+    """
+
+    rule_ids: ClassVar[tuple[str, ...]] = ()
+    title = "Model-proposed fix"
+    explanation = (
+        "Drafted by mendbot's learned fixer for a finding no codemod handled, then proven by the gate "
+        "(parses, compiles, the finding is gone on re-scan, nothing new, edit confined to the statement). "
+        "Review it: the model only knows the statement and its imports."
+    )
+    confidence = FixConfidence.REVIEW
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # type: ignore[misc]
+
+    def fix(self, ctx: FixContext) -> Edit | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where one finding's statement sits in its file, and the prompt built from it."""
+
+    finding: Finding
+    start: int
+    end: int
+    indent: str
+    statement: str
+    prompt: str
+
+
+def _import_request(line: str) -> tuple[str, str | None, str | None] | None:
+    line = line.strip()
+    if match := _IMPORT.match(line):
+        return match.group(1), None, match.group(2)
+    if match := _FROM.match(line):
+        return match.group(1), match.group(2), match.group(3)
+    return None
+
+
+def find_sites(source: str, findings: Sequence[Finding]) -> list[Site]:
+    """Locate each finding's statement with libcst; findings that cannot be cut out are skipped."""
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return []
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    lines = source.splitlines(keepends=True)
+    index = import_index(source)
+    sites: list[Site] = []
+    for finding in findings:
+        located = locate(wrapper, finding)
+        if located is None:
+            continue
+        _, statement = located
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and statement.decorators:
+            continue  # decorators come first: the header is not the first logical line
+        rng = positions[statement]
+        start, end = rng.start.line, rng.end.line
+        if isinstance(statement, cst.BaseCompoundStatement):
+            end = first_logical_line_end(lines, start, end)
+        cut = cut_statement(lines, start, end)
+        if cut is None:
+            continue
+        indent, text = cut
+        prompt = build_prompt(finding.rule_id, finding.rule_name, finding.scope, context_imports(index, text), text)
+        sites.append(Site(finding, start, end, indent, text, prompt))
+    return sites
+
+
+def splice(source: str, site: Site, output: str) -> str | None:
+    """The file with the site's lines replaced by the model's output (imports added); None if unusable."""
+    imports, replacement = split_target(output)
+    if not replacement.strip() or replacement == site.statement:
+        return None
+    lines = source.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    last = lines[site.end - 1]
+    ending = last[len(last.rstrip("\r\n")) :] or ""
+    new_block = reindent(replacement, site.indent).replace("\n", newline) + (ending or "")
+    new_source = "".join(lines[: site.start - 1]) + new_block + "".join(lines[site.end :])
+    if not imports:
+        return new_source
+    requests = [_import_request(line) for line in imports]
+    if any(r is None for r in requests):
+        return None
+    try:
+        module = cst.parse_module(new_source)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+    context = CodemodContext()
+    for request in requests:
+        assert request is not None
+        AddImportsVisitor.add_needed_import(context, *request)
+    return AddImportsVisitor(context).transform_module(module).code
+
+
+class OnnxProposer:
+    """`bot.engine.Proposer` backed by an ONNX seq2seq artifact (loaded lazily, once per process)."""
+
+    def __init__(
+        self,
+        model: Seq2SeqOnnx | None = None,
+        model_dir: str | Path | None = None,
+        k: int = 3,
+        max_batch: int = 16,
+        min_score: float = 0.0,
+        filter_edits: bool = True,
+    ) -> None:
+        self._model = model
+        self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+        self.k = k
+        self.max_batch = max_batch
+        self.min_score = min_score
+        self.filter_edits = filter_edits  # off only to measure what the filter keeps from the gate
+        self.name = f"model:{self.model_dir.name}"
+        self.fixer = ModelFixer(self.name)
+        self.refused: list[tuple[str, str]] = []  # (fingerprint, why) for outputs the filter kept from the gate
+
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable for process pools (`mendbot scan --jobs`): each process loads its own session."""
+        state = dict(self.__dict__)
+        state["_model"] = None
+        return state
+
+    @property
+    def edit_vocab(self) -> dict[str, dict[str, list[str]]] | None:
+        """The artifact's `edit_vocab.json` (see `models.format.faithful`); None when it ships none."""
+        if not self.filter_edits:
+            return None
+        vocab: dict[str, dict[str, list[str]]] | None = getattr(self.model, "edit_vocab", None)
+        return vocab
+
+    @property
+    def model(self) -> Seq2SeqOnnx:
+        if self._model is None:
+            self._model = load(self.model_dir)
+            self.name = f"model:{self._model.manifest.get('name', self.model_dir.name)}"
+            self.fixer = ModelFixer(self.name)
+        return self._model
+
+    def candidates(self, path: str, source: str, findings: Sequence[Finding]) -> Drafts:
+        return self.propose_files([(path, source, findings)]).get(path, {})
+
+    def propose_files(self, files: Sequence[tuple[str, str, Sequence[Finding]]]) -> dict[str, Drafts]:
+        """Candidates for many files in one model batch (a pull request's worth): path → fingerprint → list."""
+        sites: list[tuple[str, str, Site]] = []
+        for path, source, findings in files:
+            sites += [(path, source, site) for site in find_sites(source, findings)]
+        result: dict[str, Drafts] = {path: {} for path, _, _ in files}
+        if not sites:
+            return result
+        model = self.model
+        outputs = []
+        for i in range(0, len(sites), self.max_batch):
+            part = sites[i : i + self.max_batch]
+            # Outputs are about as long as the statement; a cap bounds the cost of a model that rambles.
+            limit = min(model.max_new_tokens, max(len(s.statement) for _, _, s in part) // 2 + 48)
+            outputs += model.generate(
+                [s.prompt for _, _, s in part], num_beams=self.k, num_return=self.k, max_new_tokens=limit
+            )
+        vocab = self.edit_vocab
+        for (path, source, site), hyps in zip(sites, outputs, strict=True):
+            seen: set[str] = set()
+            drafts = result[path].setdefault(site.finding.fingerprint, [])
+            for hyp in hyps:
+                if hyp.score < self.min_score:
+                    continue
+                if vocab is not None:
+                    why = faithful(site.finding.rule_id, site.statement, hyp.text, vocab)
+                    if why is not None:
+                        self.refused.append((site.finding.fingerprint, why))
+                        continue
+                new_source = splice(source, site, hyp.text)
+                if new_source is None or new_source in seen or new_source == source:
+                    continue
+                seen.add(new_source)
+                candidate = Candidate(
+                    fixer=self.fixer,
+                    new_source=new_source,
+                    description=f"model-proposed fix ({self.name}, score {hyp.score:.2f}); review it",
+                    confidence=FixConfidence.REVIEW,
+                    statement_lines=(site.start, site.end),
+                )
+                drafts.append((candidate, round(hyp.score, 4)))
+        return result
+
+
+class PrecomputedProposer:
+    """Serves candidates computed earlier in one batch (the worker's `model` task per PR).
+
+    The worker runs `OnnxProposer.propose_files` once for the whole pull request,
+    then gives each file's review this proposer, so the engine's per-file calls
+    cost nothing.
+    """
+
+    def __init__(self, name: str, drafts: dict[str, Drafts]) -> None:
+        self.name = name
+        self.drafts = drafts
+
+    def candidates(self, path: str, source: str, findings: Sequence[Finding]) -> Drafts:
+        wanted = {f.fingerprint for f in findings}
+        return {fp: c for fp, c in self.drafts.get(path, {}).items() if fp in wanted}

@@ -1,0 +1,104 @@
+"""The `model` queue's job: one batch per pull request, JSON in and out.
+
+The review worker (CPU) runs the codemods, then sends every finding they did not
+fix, for all files of the pull request, as one `model` task. The model worker
+(GPU when present) loads the artifact once per process, decodes the whole batch
+and returns the candidates as plain JSON; the review worker rebuilds them with
+`drafts_from_result` and gates them (`PrecomputedProposer`), so nothing the model
+wrote is trusted before the gate. Payloads are plain dicts so Celery's JSON
+serializer carries them.
+
+Wiring (lead): in workers/tasks.py
+
+    from bot.jobqueue import MODEL_TASK
+
+    @app.task(name=MODEL_TASK, acks_late=True)
+    def propose_with_model(payload: dict[str, Any]) -> dict[str, Any]:
+        from models.worker import propose_batch
+        return propose_batch(payload)
+
+and on the review side, after the codemod pass of `collect_files`:
+
+    from models.worker import drafts_from_result, make_payload
+    result = app.send_task(MODEL_TASK, args=[make_payload(files_left)], queue=MODEL_QUEUE).get(timeout=120)
+    proposer = PrecomputedProposer(result["proposer"], drafts_from_result(result))
+    # then fix_each(path, source, findings, settings, proposers=[proposer]) per file
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.findings import Finding, FixConfidence
+from bot.fixers.base import Candidate
+from models.proposer import Drafts, ModelFixer, OnnxProposer
+from models.runtime import DEFAULT_MODEL_DIR, load
+
+
+def make_payload(files: Sequence[tuple[str, str, Sequence[Finding]]], k: int = 3) -> dict[str, Any]:
+    """The task argument: every file's source and the findings the codemods left."""
+    return {
+        "k": k,
+        "files": [
+            {"path": path, "source": source, "findings": [f.to_dict() for f in findings]}
+            for path, source, findings in files
+            if findings
+        ],
+    }
+
+
+def propose_batch(payload: dict[str, Any], model_dir: str | Path | None = None) -> dict[str, Any]:
+    """Run the model on a whole pull request's leftovers; JSON-serialisable result."""
+    directory = model_dir or os.environ.get("MENDBOT_MODEL_DIR") or DEFAULT_MODEL_DIR
+    model = load(directory)
+    proposer = OnnxProposer(model=model, model_dir=directory, k=int(payload.get("k", 3)))
+    proposer.name = f"model:{model.manifest.get('name', Path(directory).name)}"
+    proposer.fixer = ModelFixer(proposer.name)
+    files = [(f["path"], f["source"], [Finding.from_dict(d) for d in f["findings"]]) for f in payload["files"]]
+    drafts = proposer.propose_files(files)
+    return {
+        "proposer": proposer.name,
+        "runtime": model.describe(),
+        "drafts": {
+            path: {
+                fingerprint: [
+                    {
+                        "new_source": candidate.new_source,
+                        "description": candidate.description,
+                        "statement_lines": list(candidate.statement_lines),
+                        "score": score,
+                    }
+                    for candidate, score in items
+                ]
+                for fingerprint, items in per_file.items()
+            }
+            for path, per_file in drafts.items()
+        },
+    }
+
+
+def drafts_from_result(result: dict[str, Any]) -> dict[str, Drafts]:
+    """Rebuild `Candidate`s from a `propose_batch` result (review side, before the gate)."""
+    fixer = ModelFixer(str(result["proposer"]))
+    out: dict[str, Drafts] = {}
+    for path, per_file in result["drafts"].items():
+        out[path] = {
+            fingerprint: [
+                (
+                    Candidate(
+                        fixer=fixer,
+                        new_source=item["new_source"],
+                        description=item["description"],
+                        confidence=FixConfidence.REVIEW,
+                        statement_lines=(int(item["statement_lines"][0]), int(item["statement_lines"][1])),
+                    ),
+                    float(item["score"]),
+                )
+                for item in items
+            ]
+            for fingerprint, items in per_file.items()
+        }
+    return out
