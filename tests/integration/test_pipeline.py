@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -75,7 +76,8 @@ def test_review_redelivery_and_synchronize(pipeline: LocalPipeline) -> None:
     sim = pipeline.sim
     pr = sim.create_pull_request(REPO, BASE, HEAD, number=2, title="Add client", user="alice")
     payload = pipeline.payload("opened", REPO, 2)
-    first = pipeline.deliver("pull_request", payload, guid="delivery-1")
+    guid = f"delivery-{uuid.uuid4()}"  # unique: another run may share this Redis database
+    first = pipeline.deliver("pull_request", payload, guid=guid)
     assert first.status_code == 202, first.text
     reviews = wait_for(lambda: sim.reviews_for(REPO, 2), 90, "the review")
     wait_for(lambda: sim.check_runs_for(REPO, pr.head_sha), 30, "the check run")
@@ -101,15 +103,15 @@ def test_review_redelivery_and_synchronize(pipeline: LocalPipeline) -> None:
 
     # A redelivery of the same delivery posts nothing new.
     requests_before = len(sim.requests)
-    again = pipeline.deliver("pull_request", payload, guid="delivery-1")
-    assert again.status_code == 200 and again.json()["duplicate"] == "delivery-1"
+    again = pipeline.deliver("pull_request", payload, guid=guid)
+    assert again.status_code == 200 and again.json()["duplicate"] == guid
     assert len(sim.reviews_for(REPO, 2)) == 1 and len(sim.review_comments_for(REPO, 2)) == len(comments)
     assert len(sim.requests) == requests_before
 
     # A push that fixes the yaml finding: marked fixed, no duplicate comment anywhere.
     new_head = dict(HEAD, **{"service/config.py": HEAD["service/config.py"].replace("yaml.load", "yaml.safe_load")})
     pushed = sim.push(REPO, 2, new_head)
-    sync = pipeline.deliver("pull_request", pipeline.payload("synchronize", REPO, 2), guid="delivery-2")
+    sync = pipeline.deliver("pull_request", pipeline.payload("synchronize", REPO, 2), guid=f"delivery-{uuid.uuid4()}")
     assert sync.status_code == 202
     wait_for(lambda: sim.check_runs_for(REPO, pushed.head_sha), 90, "the check run for the new head")
     after_push = sim.review_comments_for(REPO, 2)
