@@ -151,7 +151,7 @@ def render(
         "",
         "## Model and artifact",
         "",
-        f"- BART from scratch: d_model {cfg['d_model']}, {cfg['layers']}+{cfg['layers']} layers, {cfg['heads']} heads, "
+        f"- {'mBART (pre-LN)' if cfg.get('arch') == 'mbart' else 'BART'} from scratch: d_model {cfg['d_model']}, {cfg['layers']}+{cfg['layers']} layers, {cfg['heads']} heads, "
         f"FFN {cfg['ffn']}, learned positions (max {cfg['max_positions']}), tied embeddings; "
         f"{train['parameters'] / 1e6:.2f} M parameters. Byte-level BPE tokenizer, {cfg['vocab_size']} tokens, trained "
         "on the training pairs.",
@@ -195,10 +195,11 @@ def render(
         "## Limits",
         "",
         "- Trained from scratch in well under an hour on 2 shared CPU cores: it is narrow. It knows only the rules "
-        "and shapes of its synthetic data; on other code it mostly returns the statement unchanged (no candidate) "
-        "or drafts that the gate rejects.",
+        "and shapes of its synthetic data; on unfamiliar code it tends to reproduce training templates instead of "
+        "the statement's own names, and the faithfulness filter then keeps those drafts from the gate.",
         "- The data's vulnerable calls are placed into real statements, but the combination is synthetic; the real-"
-        "code rescue rate above is the honest measure of usefulness, and it is small.",
+        "code rescue rate above is the honest measure of usefulness. It works on the shapes it was trained on "
+        "(see tests/models/test_shipped_model.py) and is not yet useful on real leftovers.",
         "- It sees one statement, its imports and the scope's name, nothing else: proven candidates are still "
         '`review` fixes (e.g. `ast.literal_eval` accepts only literals, a `filter="data"` may reject archives '
         "that worked before).",

@@ -18,7 +18,7 @@ from github import GithubException
 from requests import RequestException
 
 from bot.github_client import GitHubClient, RateLimited
-from bot.jobqueue import REDELIVER_TASK, REVIEW_TASK
+from bot.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
 from bot.metrics import record_review_latency
 from bot.pr_review import review_pull_request as run_review
 from bot.service_settings import load_service_settings
@@ -103,3 +103,12 @@ def redeliver_failed_deliveries(self: Task) -> dict[str, Any]:
     except RateLimited as exc:
         raise self.retry(countdown=exc.retry_after, exc=exc) from exc
     return {"status": "ok", "redelivered": asked}
+
+
+@app.task(name=MODEL_TASK, acks_late=True)
+def propose_with_model(payload: dict[str, Any]) -> dict[str, Any]:
+    """The `model` queue: one batch of prompts per pull request, decoded by the ONNX model
+    (CUDA when the worker has it, CPU otherwise); the review side gates every candidate."""
+    from models.worker import propose_batch
+
+    return propose_batch(payload)
