@@ -64,9 +64,3 @@ def task_message(broker_url: str, task: str, kwargs: dict[str, Any], queue: str)
         },
     }
     return task_id, json.dumps(envelope)
-
-
-def enqueue_review(broker_url: str, job: dict[str, Any]) -> str:
-    """Publish one review job through Celery's own client (used outside the receiver)."""
-    result = client(broker_url).send_task(REVIEW_TASK, kwargs=job, queue=REVIEW_QUEUE, retry=False)
-    return str(result.id)

@@ -34,7 +34,7 @@ from bot.review import (
     fingerprints_in,
     mark_fixed,
 )
-from bot.scan import ScanSettings, scan_source
+from bot.scan import ScanSettings, decode_source, scan_source
 
 CHECK_NAME = "mendbot"
 
@@ -106,14 +106,8 @@ def collect_files(
         source = None
         if report.skipped is None:
             report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
-            source = raw.decode("utf-8", "replace")
+            source = decode_source(raw)  # scan_source decoded it the same way, so this cannot fail
             if report.findings:
-                try:
-                    from bot.scan import _decode
-
-                    source = _decode(raw)
-                except (SyntaxError, UnicodeDecodeError, LookupError):
-                    pass
                 outcome = fix_each(path, source, report.findings, settings, proposers)
                 report.fixes, report.rejections = outcome.fixes, outcome.rejections
         out.append(ReviewFile(path, changed, source, report))

@@ -17,7 +17,7 @@ import sys
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -111,10 +111,15 @@ def _nosec_lines(data: bytes) -> dict[int, set[str] | None]:
     return lines
 
 
-def _decode(data: bytes) -> str:
-    """Decode like Python does (PEP 263 cookie, BOM); raises on undecodable bytes."""
+def source_encoding(data: bytes) -> str:
+    """The encoding Python would use for this source (PEP 263 cookie, BOM, else UTF-8)."""
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return data.decode(encoding)
+    return encoding
+
+
+def decode_source(data: bytes) -> str:
+    """Decode like Python does; raises on undecodable bytes."""
+    return data.decode(source_encoding(data))
 
 
 def precheck(path: str, data: bytes, max_bytes: int) -> tuple[str | None, Skipped | None]:
@@ -124,7 +129,7 @@ def precheck(path: str, data: bytes, max_bytes: int) -> tuple[str | None, Skippe
     if b"\x00" in data:
         return None, Skipped(path, "binary file (contains NUL bytes)")
     try:
-        text = _decode(data)
+        text = decode_source(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return None, Skipped(path, f"cannot decode source: {exc}")
     return text, None
@@ -276,14 +281,6 @@ def _to_findings(path: str, text: str, issues: Sequence[object], tree: ast.Modul
 
 
 # --- many files -------------------------------------------------------------------------
-
-
-@dataclass
-class ScanJob:
-    """Files to scan: paths as shown to the user → how to read them."""
-
-    paths: list[str] = field(default_factory=list)
-    root: str = "."
 
 
 def read_file(path: str, max_bytes: int) -> tuple[bytes | None, Skipped | None]:

@@ -17,7 +17,7 @@ from bot.discover import discover
 from bot.engine import Proposer, fix_all, fix_each
 from bot.findings import FileReport, Finding, Fix, Rejection
 from bot.gate import unified_diff
-from bot.scan import ScanSettings, precheck, read_file, scan_many
+from bot.scan import ScanSettings, precheck, read_file, scan_many, source_encoding
 
 
 @dataclass
@@ -90,14 +90,6 @@ def write_atomically(path: str, original: bytes, new_text: str, encoding: str) -
         raise
 
 
-def _encoding_of(data: bytes) -> str:
-    import io
-    import tokenize
-
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return encoding
-
-
 def execute(request: ScanRequest) -> ScanResult:
     config = request.config
     settings = config.scan_settings(request.root)
@@ -161,7 +153,7 @@ def execute(request: ScanRequest) -> ScanResult:
                 reports[path].fixes.setdefault(fix.finding.fingerprint, fix)
             diffs.append(unified_diff(path, source, new_source))
             if request.mode == "fix":
-                write_atomically(path, raw[path], new_source, _encoding_of(raw[path]))
+                write_atomically(path, raw[path], new_source, source_encoding(raw[path]))
                 result.written.append(path)
         result.combined_diff = "".join(diffs)
     result.reports = ordered

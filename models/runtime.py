@@ -256,20 +256,27 @@ class Seq2SeqOnnx:
         logprob = np.zeros(batch)
         done = np.zeros(batch, dtype=bool)
         for _ in range(limit):
-            logp = _log_softmax(logits.astype(np.float32))
-            nxt = logp.argmax(axis=-1)
-            for row in range(batch):
-                if not done[row]:
-                    logprob[row] += logp[row, nxt[row]]
-                    if nxt[row] == self.eos:
-                        done[row] = True
-                    else:
-                        out[row].append(int(nxt[row]))
+            nxt = self._greedy_step(logits, out, logprob, done)
             if done.all():
                 break
             nxt = np.where(done, self.pad, nxt)
             logits, past = self._next_step(nxt[:, None].astype(np.int64), mask, past, hidden)
         return [Hypothesis(self.tokenizer.decode(o), float(lp), len(o) + 1) for o, lp in zip(out, logprob, strict=True)]
+
+    def _greedy_step(
+        self, logits: np.ndarray, out: list[list[int]], logprob: np.ndarray, done: np.ndarray
+    ) -> np.ndarray:
+        """Pick each row's next token, extend unfinished rows, mark rows that hit EOS."""
+        logp = _log_softmax(logits.astype(np.float32))
+        nxt = logp.argmax(axis=-1)
+        for row in range(len(out)):
+            if not done[row]:
+                logprob[row] += logp[row, nxt[row]]
+                if nxt[row] == self.eos:
+                    done[row] = True
+                else:
+                    out[row].append(int(nxt[row]))
+        return nxt
 
     def _greedy_bound(self, texts: list[str], limit: int) -> list[Hypothesis]:
         """Greedy with IO binding: the KV cache stays on the device between steps (CUDA)."""
@@ -288,15 +295,7 @@ class Seq2SeqOnnx:
         logprob = np.zeros(batch)
         done = np.zeros(batch, dtype=bool)
         for _ in range(limit):
-            logp = _log_softmax(logits.astype(np.float32))
-            nxt = logp.argmax(axis=-1)
-            for row in range(batch):
-                if not done[row]:
-                    logprob[row] += logp[row, nxt[row]]
-                    if nxt[row] == self.eos:
-                        done[row] = True
-                    else:
-                        out[row].append(int(nxt[row]))
+            nxt = self._greedy_step(logits, out, logprob, done)
             if done.all():
                 break
             nxt = np.where(done, self.pad, nxt)[:, None].astype(np.int64)
