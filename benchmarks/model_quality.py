@@ -1,6 +1,7 @@
 """Learned fixer quality: held-out exact match per rule, and the rescue rate on real code.
 
-1. Exact match: greedy output == target text, on the package-split test set
+1. Exact match: greedy output, read back as a whole statement (`models.format`),
+   == target text, on the package-split test set
    (`models.dataset` test.jsonl: packages the model never saw), per rule, for the
    ONNX artifact(s) given. Beam-k "any of k" is reported too (the proposer sends
    k candidates to the gate, so that is what bounds it).
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.engine import fix_each
 from bot.scan import ScanSettings, scan_source
 from models.dataset import default_roots, split_of
+from models.format import decode_output, statement_of
 from models.proposer import OnnxProposer
 from models.runtime import DEFAULT_MODEL_DIR, Seq2SeqOnnx
 
@@ -41,12 +43,17 @@ def exact_match(model: Seq2SeqOnnx, rows: list[dict[str, Any]], beams: int, batc
         greedy = model.generate([r["src"] for r in part])
         beam = model.generate([r["src"] for r in part], num_beams=beams, num_return=beams) if beams > 1 else greedy
         for row, g, b in zip(part, greedy, beam, strict=True):
+            statement = statement_of(row["src"])
+
+            def hit(text: str, row: dict[str, Any] = row, statement: str = statement) -> bool:
+                return decode_output(model.output_format, statement, text) == row["tgt"]
+
             c = per_rule[row["rule"]]
             c["n"] += 1
-            c["greedy"] += g[0].text == row["tgt"]
-            c[f"any{beams}"] += any(h.text == row["tgt"] for h in b)
+            c["greedy"] += hit(g[0].text)
+            c[f"any{beams}"] += any(hit(h.text) for h in b)
             c[f"kind_{row['kind']}"] += 1
-            c[f"greedy_{row['kind']}"] += g[0].text == row["tgt"]
+            c[f"greedy_{row['kind']}"] += hit(g[0].text)
     total: Counter[str] = Counter()
     for c in per_rule.values():
         total.update(c)

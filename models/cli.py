@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from models.format import EDIT_FORMAT, STATEMENT_FORMAT
 from models.runtime import DEFAULT_MODEL_DIR, ModelUnavailable
 
 
@@ -87,6 +88,10 @@ def add_model_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--train-data", type=Path,
         help="train.jsonl the model learned from: ships edit_vocab.json, the proposer's faithfulness filter",
     )  # fmt: skip
+    export.add_argument(
+        "--output-format", choices=(STATEMENT_FORMAT, EDIT_FORMAT),
+        help="how the checkpoint writes its answers (default: its config's mendbot_output_format, else statement)",
+    )  # fmt: skip
     info = msub.add_parser("info", help="verify an artifact and show which execution provider actually runs")
     info.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     info.add_argument("--providers", help="comma-separated, e.g. CPUExecutionProvider")
@@ -121,7 +126,8 @@ def run_model_command(args: argparse.Namespace) -> int:
                 return 2
             try:
                 export(args.path, args.out, args.name, int8=not args.fp32, keep_split=args.split,
-                       log=lambda m: print(m, file=sys.stderr), train_data=args.train_data)  # fmt: skip
+                       log=lambda m: print(m, file=sys.stderr), train_data=args.train_data,
+                       output_format=args.output_format)  # fmt: skip
             except ImportError as exc:
                 print(f"export needs the train extra: pip install 'mendbot[train]' ({exc})", file=sys.stderr)
                 return 2
@@ -135,8 +141,14 @@ def run_model_command(args: argparse.Namespace) -> int:
             return 0
         if command == "propose":
             prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+            from models.format import STATEMENT_MARK, decode_output, statement_of
+
+            statement = statement_of(prompt) if f"\n{STATEMENT_MARK}\n" in prompt else ""
             for hyp in model.generate([prompt], num_beams=args.k, num_return=args.k)[0]:
                 print(f"--- score {hyp.score:.3f}\n{hyp.text}")
+                if model.output_format != STATEMENT_FORMAT:
+                    decoded = decode_output(model.output_format, statement, hyp.text)
+                    print(f"--- as a statement\n{decoded if decoded is not None else '(does not apply)'}")
             return 0
     except ModelUnavailable as exc:
         print(f"mendbot: {exc}", file=sys.stderr)

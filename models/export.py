@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from models.format import STATEMENT_FORMAT
+
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 ENCODER = "encoder_model.onnx"
@@ -150,6 +152,7 @@ def export(
     keep_split: bool = False,
     log: Any = print,
     train_data: Path | None = None,
+    output_format: str | None = None,
 ) -> dict[str, Any]:
     """Checkpoint folder → artifact folder (`out`), returns the manifest."""
     t0 = time.perf_counter()
@@ -195,6 +198,8 @@ def export(
             "max_new_tokens": 160,
         },
         "model_type": config.get("model_type"),
+        # How to read the outputs (models.format); a user's own checkpoint writes whole statements.
+        "output_format": output_format or config.get("mendbot_output_format", STATEMENT_FORMAT),
         "source": str(checkpoint.name),
     }
     manifest = write_manifest(out, name or out.name, meta)

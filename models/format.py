@@ -20,7 +20,9 @@ Only the standard library is imported here: this module is on the worker path.
 from __future__ import annotations
 
 import ast
+import difflib
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
@@ -262,3 +264,123 @@ def faithful(rule_id: str, statement: str, output: str, vocab: dict[str, dict[st
     if numbers:
         return f"adds {', '.join(sorted(numbers))}"
     return None
+
+
+# --- the edit output format: the model writes only what changes ------------------------------
+#
+# Writing the whole replacement statement makes a small model spend its capacity on
+# copying (a 300-character call must come back byte for byte). In the edit format
+# the output is a list of hunks, left to right, each `⟦anchor‖old→new`: find
+# `anchor + old` (as code pieces, from where the previous hunk ended), keep the
+# anchor, replace `old` by `new`. The anchor is the shortest run of pieces just before
+# the change that makes that first occurrence the right one, so it is usually empty
+# (`⟦‖load→safe_load`) or one piece (`⟦url‖→, timeout=10`). No hunk means "leave it".
+# `#+ import …` lines come first, as in the statement format.
+
+EDIT_FORMAT = "edit-v1"
+STATEMENT_FORMAT = "statement"
+EDIT_HUNK = "\u27e6"  # ⟦
+EDIT_AT = "\u2016"  # ‖
+EDIT_TO = "\u2192"  # →
+_MARKS = (EDIT_HUNK, EDIT_AT, EDIT_TO)
+_PIECE = re.compile(r"\w+|\s+|[^\w\s]")
+MERGE_GAP = 2  # changes separated by at most this many unchanged pieces become one hunk
+
+
+def pieces(text: str) -> list[str]:
+    """Code split into words, whitespace runs and single symbols (what anchors are counted in)."""
+    return _PIECE.findall(text)
+
+
+def _find(haystack: list[str], needle: list[str], start: int) -> int:
+    """First index >= start where `needle` occurs in `haystack` (start itself for an empty needle)."""
+    if not needle:
+        return start
+    n = len(needle)
+    first = needle[0]
+    for i in range(start, len(haystack) - n + 1):
+        if haystack[i] == first and haystack[i : i + n] == needle:
+            return i
+    return -1
+
+
+def _changes(a: list[str], b: list[str]) -> list[tuple[int, int, int, int]]:
+    ops = [op[1:] for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    merged: list[tuple[int, int, int, int]] = []
+    for i1, i2, j1, j2 in ops:
+        if merged and i1 - merged[-1][1] <= MERGE_GAP:
+            p1, _, q1, _ = merged[-1]
+            merged[-1] = (p1, i2, q1, j2)
+        else:
+            merged.append((i1, i2, j1, j2))
+    trimmed = []
+    for i1, i2, j1, j2 in merged:  # difflib may keep shared pieces at a hunk's ends: not part of the edit
+        while i2 > i1 and j2 > j1 and a[i2 - 1] == b[j2 - 1]:
+            i2, j2 = i2 - 1, j2 - 1
+        while i2 > i1 and j2 > j1 and a[i1] == b[j1]:
+            i1, j1 = i1 + 1, j1 + 1
+        trimmed.append((i1, i2, j1, j2))
+    return trimmed
+
+
+def encode_edit(statement: str, target: str) -> str | None:
+    """A statement-format target as edit hunks; None when it cannot be said exactly (marks in the code)."""
+    if any(mark in statement or mark in target for mark in _MARKS):
+        return None
+    imports, replacement = split_target(target)
+    a, b = pieces(statement), pieces(replacement)
+    if "".join(a) != statement or "".join(b) != replacement:
+        return None
+    hunks: list[str] = []
+    cursor = 0
+    for i1, i2, j1, j2 in _changes(a, b):
+        k = i1
+        while _find(a, a[k:i2], cursor) != k:
+            k -= 1  # terminates: a run starting at the cursor is found at the cursor
+        hunks.append(f"{EDIT_HUNK}{''.join(a[k:i1])}{EDIT_AT}{''.join(a[i1:i2])}{EDIT_TO}{''.join(b[j1:j2])}")
+        cursor = i2
+    encoded = "".join(IMPORT_PREFIX + line + "\n" for line in imports) + "".join(hunks)
+    return encoded if decode_edit(statement, encoded) == target else None
+
+
+def decode_edit(statement: str, output: str) -> str | None:
+    """Apply the model's hunks to the statement: a statement-format target, or None when they do not apply."""
+    imports: list[str] = []
+    rest = output
+    while rest.startswith(IMPORT_PREFIX):
+        line, _, rest = rest.partition("\n")
+        imports.append(line[len(IMPORT_PREFIX) :].strip())
+    if rest and not rest.startswith(EDIT_HUNK):
+        return None
+    a = pieces(statement)
+    out: list[str] = []
+    cursor = 0
+    for hunk in rest.split(EDIT_HUNK)[1:]:
+        anchor, at, tail = hunk.partition(EDIT_AT)
+        old, to, new = tail.partition(EDIT_TO)
+        if not at or not to or EDIT_AT in new or EDIT_TO in new:
+            return None
+        head, body = pieces(anchor), pieces(old)
+        k = _find(a, head + body, cursor)
+        if k < 0:
+            return None
+        i1 = k + len(head)
+        out += [*a[cursor:i1], new]
+        cursor = i1 + len(body)
+    out += a[cursor:]
+    return build_target(imports, "".join(out))
+
+
+def encode_output(output_format: str, statement: str, target: str) -> str | None:
+    """The training target in an artifact's output format."""
+    return encode_edit(statement, target) if output_format == EDIT_FORMAT else target
+
+
+def decode_output(output_format: str, statement: str, output: str) -> str | None:
+    """A model output in the artifact's format, as a statement-format target (None: unusable)."""
+    return decode_edit(statement, output) if output_format == EDIT_FORMAT else output
+
+
+def statement_of(prompt: str) -> str:
+    """The statement part of a prompt (`build_prompt`)."""
+    return prompt.split(f"\n{STATEMENT_MARK}\n", 1)[1]

@@ -33,6 +33,7 @@ from models.format import (
     build_prompt,
     context_imports,
     cut_statement,
+    decode_output,
     faithful,
     first_logical_line_end,
     import_index,
@@ -207,31 +208,36 @@ class OnnxProposer:
         outputs = []
         for i in range(0, len(sites), self.max_batch):
             part = sites[i : i + self.max_batch]
-            # Outputs are about as long as the statement; a cap bounds the cost of a model that rambles.
+            # Outputs are at most about as long as the statement; a cap bounds the cost of a model that rambles.
             limit = min(model.max_new_tokens, max(len(s.statement) for _, _, s in part) // 2 + 48)
             outputs += model.generate(
                 [s.prompt for _, _, s in part], num_beams=self.k, num_return=self.k, max_new_tokens=limit
             )
         vocab = self.edit_vocab
+        output_format = model.output_format
         for (path, source, site), hyps in zip(sites, outputs, strict=True):
             seen: set[str] = set()
             drafts = result[path].setdefault(site.finding.fingerprint, [])
             for hyp in hyps:
                 if hyp.score < self.min_score:
                     continue
+                text = decode_output(output_format, site.statement, hyp.text)
+                if text is None:
+                    self.refused.append((site.finding.fingerprint, "its edit does not apply to the statement"))
+                    continue
                 if vocab is not None:
-                    why = faithful(site.finding.rule_id, site.statement, hyp.text, vocab)
+                    why = faithful(site.finding.rule_id, site.statement, text, vocab)
                     if why is not None:
                         self.refused.append((site.finding.fingerprint, why))
                         continue
-                new_source = splice(source, site, hyp.text)
+                new_source = splice(source, site, text)
                 if new_source is None or new_source in seen or new_source == source:
                     continue
                 seen.add(new_source)
                 candidate = Candidate(
                     fixer=self.fixer,
                     new_source=new_source,
-                    description=f"model-proposed fix ({self.name}, score {hyp.score:.2f}); review it",
+                    description="drafted by the learned fixer from the statement and its imports; check it keeps the intent",
                     confidence=FixConfidence.REVIEW,
                     statement_lines=(site.start, site.end),
                 )

@@ -125,6 +125,8 @@ class Seq2SeqOnnx:
         self.eos = int(gen["eos_token_id"])
         self.pad = int(gen["pad_token_id"])
         self.max_new_tokens = int(gen.get("max_new_tokens", 160))
+        # "edit-v1": outputs are hunks over the statement; "statement": whole replacements (models.format).
+        self.output_format = str(self.manifest.get("output_format", "statement"))
         self.tokenizer = tokenizers.Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         # A tokenizer.json saved by transformers after a padded call keeps that padding (and any
         # truncation) switched on: padded ids would then be counted as real tokens in the mask.
@@ -179,6 +181,7 @@ class Seq2SeqOnnx:
             "providers": self.providers,
             "active_provider": self.active_provider,
             "decoder_layout": self.layout,
+            "output_format": self.output_format,
             "quantization": self.manifest.get("quantization"),
             "load_seconds": round(self.load_seconds, 3),
         }
@@ -247,6 +250,8 @@ class Seq2SeqOnnx:
         return self._beam(texts, num_beams, max(1, min(num_return, num_beams)), limit)
 
     def _greedy(self, texts: list[str], limit: int) -> list[Hypothesis]:
+        """Greedy on CPU. Rows that finished leave the batch (their KV cache rows are dropped),
+        so a batch costs what its unfinished rows cost, not what its longest row costs."""
         ids, mask = self._encode(texts)
         hidden = self.encoder.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         batch = len(texts)
@@ -254,29 +259,30 @@ class Seq2SeqOnnx:
         logits, past = self._first_step(tokens, hidden, mask)
         out: list[list[int]] = [[] for _ in range(batch)]
         logprob = np.zeros(batch)
-        done = np.zeros(batch, dtype=bool)
+        rows = np.arange(batch)  # the original row of each row still decoding
         for _ in range(limit):
-            nxt = self._greedy_step(logits, out, logprob, done)
-            if done.all():
+            nxt, live = self._greedy_step(logits, rows, out, logprob)
+            if not live.size:
                 break
-            nxt = np.where(done, self.pad, nxt)
+            if live.size < rows.size:
+                rows, nxt, mask, hidden = rows[live], nxt[live], mask[live], hidden[live]
+                past = {name: value[live] for name, value in past.items()}
             logits, past = self._next_step(nxt[:, None].astype(np.int64), mask, past, hidden)
         return [Hypothesis(self.tokenizer.decode(o), float(lp), len(o) + 1) for o, lp in zip(out, logprob, strict=True)]
 
     def _greedy_step(
-        self, logits: np.ndarray, out: list[list[int]], logprob: np.ndarray, done: np.ndarray
-    ) -> np.ndarray:
-        """Pick each row's next token, extend unfinished rows, mark rows that hit EOS."""
+        self, logits: np.ndarray, rows: np.ndarray, out: list[list[int]], logprob: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each decoding row's next token; extends `out`/`logprob` of the original rows.
+
+        Returns (next tokens, indices of the decoding rows that did not just emit EOS)."""
         logp = _log_softmax(logits.astype(np.float32))
         nxt = logp.argmax(axis=-1)
-        for row in range(len(out)):
-            if not done[row]:
-                logprob[row] += logp[row, nxt[row]]
-                if nxt[row] == self.eos:
-                    done[row] = True
-                else:
-                    out[row].append(int(nxt[row]))
-        return nxt
+        logprob[rows] += logp[np.arange(len(rows)), nxt]
+        live = np.flatnonzero(nxt != self.eos)
+        for i in live:
+            out[rows[i]].append(int(nxt[i]))
+        return nxt, live
 
     def _greedy_bound(self, texts: list[str], limit: int) -> list[Hypothesis]:
         """Greedy with IO binding: the KV cache stays on the device between steps (CUDA)."""
@@ -295,9 +301,15 @@ class Seq2SeqOnnx:
         logprob = np.zeros(batch)
         done = np.zeros(batch, dtype=bool)
         for _ in range(limit):
-            nxt = self._greedy_step(logits, out, logprob, done)
+            # On the device the cache stays where it is: finished rows keep decoding padding.
+            decoding = np.flatnonzero(~done)
+            step, live = self._greedy_step(logits[decoding], decoding, out, logprob)
+            done[decoding] = True
+            done[decoding[live]] = False
             if done.all():
                 break
+            nxt = np.full(batch, self.pad, dtype=np.int64)
+            nxt[decoding] = step
             nxt = np.where(done, self.pad, nxt)[:, None].astype(np.int64)
             binding = self.decoder_with_past.io_binding()
             binding.bind_cpu_input("input_ids", nxt)

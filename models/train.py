@@ -56,6 +56,7 @@ class TrainConfig:
     eval_every: int = 400
     eval_rows: int = 200
     dev_rows: int = 600
+    output_format: str = "edit-v1"  # models.format: "edit-v1" (hunks) or "statement" (whole replacement)
 
     @classmethod
     def for_device(cls, device: str, **overrides: Any) -> TrainConfig:
@@ -73,6 +74,30 @@ class TrainConfig:
 def read_rows(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def with_output_format(rows: list[dict[str, Any]], output_format: str) -> list[dict[str, Any]]:
+    """Rows whose `out` is the target in the model's output format (`tgt` stays the statement-format truth).
+
+    Rows whose target cannot be said in that format are dropped (counted by the caller).
+    """
+    from models.format import encode_output, statement_of
+
+    converted = []
+    for row in rows:
+        out = encode_output(output_format, statement_of(row["src"]), row["tgt"])
+        if out is not None:
+            converted.append({**row, "out": out})
+    return converted
+
+
+def decoded_matches(output_format: str, texts: list[str], rows: list[dict[str, Any]]) -> list[bool]:
+    """Whether each output, turned back into a whole statement, equals the row's target exactly."""
+    from models.format import decode_output, statement_of
+
+    return [
+        decode_output(output_format, statement_of(r["src"]), t) == r["tgt"] for t, r in zip(texts, rows, strict=True)
+    ]
 
 
 def train_tokenizer(texts: list[str], vocab_size: int, path: Path) -> None:
@@ -117,8 +142,10 @@ def _lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def greedy_exact_match(model: Any, tokenizer: Any, rows: list[dict[str, Any]], device: str, batch: int = 32) -> float:
-    """Share of rows whose greedy output equals the target text exactly."""
+def greedy_exact_match(
+    model: Any, tokenizer: Any, rows: list[dict[str, Any]], device: str, output_format: str, batch: int = 32
+) -> float:
+    """Share of rows whose greedy output, decoded, equals the target statement exactly."""
     import torch
 
     model.eval()
@@ -130,7 +157,7 @@ def greedy_exact_match(model: Any, tokenizer: Any, rows: list[dict[str, Any]], d
             enc = {k: v.to(device) for k, v in enc.items()}
             out = model.generate(**enc, max_new_tokens=160, num_beams=1, do_sample=False)
             texts = tokenizer.batch_decode(out, skip_special_tokens=True)
-            hits += sum(t == r["tgt"] for t, r in zip(texts, part, strict=True))
+            hits += sum(decoded_matches(output_format, texts, part))
     model.train()
     return hits / max(1, len(rows))
 
@@ -164,13 +191,15 @@ def train(cfg: TrainConfig, log: Any = print) -> dict[str, Any]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     data = Path(cfg.data)
-    all_train = read_rows(data / "train.jsonl")
+    raw = read_rows(data / "train.jsonl")
+    all_train = with_output_format(raw, cfg.output_format)
+    log(f"{len(all_train)} of {len(raw)} pairs in the {cfg.output_format} format")
     rng = random.Random(cfg.seed)
     rng.shuffle(all_train)
     dev, train_rows = all_train[: cfg.dev_rows], all_train[cfg.dev_rows :]
     t0 = time.perf_counter()
     tok_path = out / "tokenizer.json"
-    train_tokenizer([r["src"] for r in train_rows] + [r["tgt"] for r in train_rows], cfg.vocab_size, tok_path)
+    train_tokenizer([r["src"] for r in train_rows] + [r["out"] for r in train_rows], cfg.vocab_size, tok_path)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_file=str(tok_path), pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
         model_input_names=["input_ids", "attention_mask"],
@@ -178,7 +207,7 @@ def train(cfg: TrainConfig, log: Any = print) -> dict[str, Any]:
     log(f"tokenizer: {tokenizer.vocab_size} tokens in {time.perf_counter() - t0:.1f}s")
     encoded: list[tuple[list[int], list[int]]] = []
     src_ids = tokenizer([r["src"] for r in train_rows])["input_ids"]
-    tgt_ids = tokenizer([r["tgt"] for r in train_rows])["input_ids"]
+    tgt_ids = tokenizer([r["out"] for r in train_rows])["input_ids"]
     dropped = 0
     for s, t in zip(src_ids, tgt_ids, strict=True):
         if len(s) > cfg.max_src_tokens or len(t) > cfg.max_tgt_tokens:
@@ -198,6 +227,7 @@ def train(cfg: TrainConfig, log: Any = print) -> dict[str, Any]:
         decoder_ffn_dim=cfg.ffn, max_position_embeddings=cfg.max_positions, dropout=0.0, attention_dropout=0.0,
         activation_dropout=0.0, pad_token_id=PAD, eos_token_id=EOS, bos_token_id=EOS, decoder_start_token_id=EOS,
         forced_eos_token_id=None, forced_bos_token_id=None, scale_embedding=False, tie_word_embeddings=True,
+        mendbot_output_format=cfg.output_format,
     )  # fmt: skip
     model = model_class(config).to(cfg.device)
     params = sum(p.numel() for p in model.parameters())
@@ -233,7 +263,7 @@ def train(cfg: TrainConfig, log: Any = print) -> dict[str, Any]:
             log(f"step {step + 1} loss {sum(losses[-50:]) / 50:.3f} lr {_lr_at(step, cfg):.2e} {elapsed:.0f}s "
                 f"({(step + 1) / elapsed:.2f} steps/s)")  # fmt: skip
         if (step + 1) % cfg.eval_every == 0:
-            em = greedy_exact_match(model, tokenizer, dev[: cfg.eval_rows], cfg.device)
+            em = greedy_exact_match(model, tokenizer, dev[: cfg.eval_rows], cfg.device, cfg.output_format)
             gap = _encoder_use(model, input_ids, attention, labels)
             history.append({"step": step + 1, "seconds": round(time.perf_counter() - start), "dev_em": em,
                             "loss": sum(losses[-50:]) / 50, "shuffled_source_loss_gap": gap})  # fmt: skip
@@ -242,7 +272,7 @@ def train(cfg: TrainConfig, log: Any = print) -> dict[str, Any]:
             tokenizer.save_pretrained(out)
     steps_done = step + 1 if stopped_by == "steps" else step
     train_seconds = time.perf_counter() - start
-    dev_em = greedy_exact_match(model, tokenizer, dev, cfg.device)
+    dev_em = greedy_exact_match(model, tokenizer, dev, cfg.device, cfg.output_format)
     model.config.forced_eos_token_id = None
     model.generation_config.forced_eos_token_id = None
     model.save_pretrained(out)

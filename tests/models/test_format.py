@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from models.format import (
+    EDIT_FORMAT,
+    STATEMENT_FORMAT,
     build_prompt,
     build_target,
     context_imports,
     cut_statement,
+    decode_edit,
+    decode_output,
     edit_vocabulary,
+    encode_edit,
+    encode_output,
     faithful,
     first_logical_line_end,
     import_index,
+    pieces,
     reindent,
     split_target,
+    statement_of,
 )
 
 SOURCE = (
@@ -107,3 +115,57 @@ def test_faithful_refuses_hallucinations_the_gate_cannot_see() -> None:
     assert why is not None and why.startswith("drops")
     assert faithful("B307", "x = eval(s)", "x = ast.literal_eval(s, token)", VOCAB) == "adds token"
     assert faithful("B999", "x = 1", "x = 2", VOCAB) == "no edit vocabulary for B999"
+
+
+# --- the edit output format -------------------------------------------------------------------
+
+EDIT_CASES = [
+    # (statement, target in statement format, expected edit output)
+    ("data = yaml.load(f)", "data = yaml.safe_load(f)", "⟦‖load→safe_load"),
+    ("r = requests.get(url, headers=h)", "r = requests.get(url, headers=h, timeout=10)", "⟦h‖→, timeout=10"),
+    ("foo(a)", "foo(a)", ""),
+    (
+        "subprocess.call(cmd, shell=True)",
+        build_target(["import shlex"], "subprocess.call(shlex.split(cmd))"),
+        "#+ import shlex\n⟦‖cmd, shell=True→shlex.split(cmd)",
+    ),
+]
+
+
+def test_edit_format_round_trips_and_stays_short() -> None:
+    for statement, target, expected in EDIT_CASES:
+        encoded = encode_edit(statement, target)
+        assert encoded == expected, (statement, encoded)
+        assert decode_edit(statement, encoded) == target
+
+
+def test_edit_anchor_picks_the_right_occurrence() -> None:
+    # `)` occurs three times: the anchor must make the first match from the cursor the changed one.
+    statement = "x = f(g(a), h(b))"
+    target = "x = f(g(a), h(b), timeout=5)"
+    encoded = encode_edit(statement, target)
+    assert encoded is not None and decode_edit(statement, encoded) == target
+    anchor = encoded.split("⟦", 1)[1].split("‖", 1)[0]
+    assert len(pieces(anchor)) <= 3
+    # multi-line, several hunks (B101's shape)
+    statement = "assert ok(\n    x), 'bad'"
+    target = "if not ok(\n    x):\n    raise AssertionError('bad')"
+    encoded = encode_edit(statement, target)
+    assert encoded is not None and encoded.count("⟦") >= 2
+    assert decode_edit(statement, encoded) == target
+
+
+def test_edit_outputs_that_do_not_apply_are_refused() -> None:
+    assert decode_edit("x = f(a)", "⟦zzz‖a→b") is None  # anchor not in the statement
+    assert decode_edit("x = f(a)", "x = g(a)") is None  # not hunks at all
+    assert decode_edit("x = f(a)", "⟦‖a") is None  # truncated hunk
+    assert decode_edit("x = f(a)", "⟦‖a→b⟦‖a→c") is None  # second hunk finds nothing after the first
+    assert encode_edit("s = '⟦'", "s = ''") is None  # the marks cannot be said in this format
+
+
+def test_output_format_switch() -> None:
+    assert encode_output(STATEMENT_FORMAT, "a", "b") == "b"
+    assert decode_output(STATEMENT_FORMAT, "a", "b") == "b"
+    assert decode_output(EDIT_FORMAT, "f(a)", "⟦‖a→b") == "f(b)"
+    prompt = build_prompt("B506", "yaml_load", "m.load", ["import yaml"], "yaml.load(f)")
+    assert statement_of(prompt) == "yaml.load(f)"

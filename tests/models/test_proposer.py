@@ -31,8 +31,9 @@ SOURCE = (
 class StubModel:
     """Answers every prompt with the same ranked outputs."""
 
-    def __init__(self, outputs: list[tuple[str, float]]) -> None:
+    def __init__(self, outputs: list[tuple[str, float]], output_format: str = "statement") -> None:
         self.outputs = outputs
+        self.output_format = output_format
         self.manifest = {"name": "stub"}
         self.max_new_tokens = 160
         self.prompts: list[str] = []
@@ -92,6 +93,25 @@ def test_model_candidate_proven_by_the_gate() -> None:
     assert "ast.literal_eval(text)" in fix.new_source
     assert any("B102" in r.reason for r in outcome.rejections)
     assert len(stub.prompts) == 1  # one batch for the file
+
+
+def test_edit_format_outputs_are_applied_to_the_statement_then_gated() -> None:
+    stub = StubModel(
+        [
+            ("⟦zzz‖eval→ast.literal_eval", 0.9),  # anchor not in the statement: refused before the gate
+            ("⟦‖eval→exec", 0.5),  # applies, but a new B102 finding: the gate rejects it
+            ("#+ import ast\n⟦‖eval→ast.literal_eval", 0.4),
+        ],
+        output_format="edit-v1",
+    )
+    proposer = OnnxProposer(model=stub, model_dir=Path("stub"), k=3)  # type: ignore[arg-type]
+    findings = scan_source("app/settings.py", SOURCE, SETTINGS).findings
+    outcome = fix_each("app/settings.py", SOURCE, findings, SETTINGS, proposers=[proposer])
+    fix = outcome.fixes[findings[0].fingerprint]
+    assert (fix.provenance, fix.score) == ("model", 0.4)
+    assert "        value = ast.literal_eval(text)  # legacy\n" in fix.new_source
+    assert any("does not apply" in why for _, why in proposer.refused)
+    assert any("B102" in r.reason for r in outcome.rejections)
 
 
 def test_nothing_unproven_reaches_the_user() -> None:
