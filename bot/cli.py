@@ -89,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     worker = sub.add_parser("worker", help="run a Celery worker for the review/model queues")
     worker.add_argument("--queues", default="review,model", help="comma-separated queues (default: review,model)")
-    worker.add_argument("--concurrency", type=int, help="worker processes (default: one per core)")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        help="worker processes (default: one per core; at least 2 when serving review and model)",
+    )
     worker.add_argument("--beat", action="store_true", help="also run the periodic redelivery task (one worker only)")
     worker.add_argument("--loglevel", default="INFO")
     add_action_parser(sub)
@@ -254,19 +258,41 @@ def run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def worker_concurrency(queues: str, concurrency: int | None, model_queue: bool = True) -> int | None:
+    """Worker processes for `mendbot worker` (None: Celery's default, one per core).
+
+    A review waits for its `model` batch inside the task. A worker that serves both
+    queues with one process would wait for a job only it can run, until the timeout:
+    such a worker gets at least two processes, and asking for one is refused.
+    """
+    names = {q.strip() for q in queues.split(",")}
+    if not (model_queue and {"review", "model"} <= names):
+        return concurrency
+    if not concurrency:
+        return max(2, os.cpu_count() or 1)
+    if concurrency < 2:
+        raise UsageError(
+            "--concurrency 1 with the review and model queues: a review waits for its model batch, which this "
+            "worker could only run after the wait timed out; use --concurrency 2 or more, or separate workers "
+            "for --queues review and --queues model"
+        )
+    return concurrency
+
+
 def run_worker(args: argparse.Namespace) -> int:
     """Start Celery's own worker on `workers.app` (imported by name: bot never imports workers)."""
     from bot.service_settings import SettingsError, load_service_settings
 
     try:
-        load_service_settings().require(github=True)
+        settings = load_service_settings().require(github=True)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
+    concurrency = worker_concurrency(args.queues, args.concurrency, settings.model_queue)
     from celery.bin.celery import main as celery_main
 
     argv = ["celery", "-A", "workers.app", "worker", "-Q", args.queues, "--loglevel", args.loglevel]
-    if args.concurrency:
-        argv += ["--concurrency", str(args.concurrency)]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
     if args.beat:
         argv.append("--beat")
     sys.argv = argv

@@ -34,6 +34,15 @@ class Proposer(Protocol):
     ) -> dict[str, list[tuple[Candidate, float]]]: ...
 
 
+def model_may_fix(finding: Finding) -> bool:
+    """Whether the learned fixer may be asked about this finding.
+
+    Not about import audit notes (B4xx) or bandit's audit markers: their "fix" is a
+    design decision, and a model would only invent one.
+    """
+    return not finding.rule_id.startswith("B4") and finding.rule_id not in AUDIT_MARKERS
+
+
 @dataclass
 class FixOutcome:
     fixes: dict[str, Fix] = field(default_factory=dict)
@@ -84,13 +93,7 @@ def fix_each(
                 break
             except Rejected as exc:
                 outcome.rejections.append(Rejection(finding, fixer.name, str(exc)))
-    # The learned fixer is not asked about import audit notes (B4xx) or bandit's audit
-    # markers: their "fix" is a design decision, and a model would only invent one.
-    remaining = [
-        f
-        for f in targets
-        if f.fingerprint not in outcome.fixes and not f.rule_id.startswith("B4") and f.rule_id not in AUDIT_MARKERS
-    ]
+    remaining = [f for f in targets if f.fingerprint not in outcome.fixes and model_may_fix(f)]
     for proposer in proposers:
         if not remaining:
             break

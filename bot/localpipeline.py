@@ -3,6 +3,10 @@ a real Celery worker process, and Redis — started and stopped together.
 
 Used by the end-to-end tests and by `make demo` (`mendbot demo`): nothing is
 mocked; the only stand-in is the simulator, a real HTTP server with GitHub's rules.
+
+The worker serves both queues, `review` and `model`, with two processes: a review
+waits for its `model` batch, which the other process runs (with one process the
+wait could only end in its timeout; `mendbot worker` refuses that combination).
 """
 
 from __future__ import annotations
@@ -103,9 +107,19 @@ class LocalPipeline:
     """Simulator + receiver (threads) + `mendbot worker` (a real process), on one Redis."""
 
     def __init__(
-        self, redis_url: str, write_interval: float = 1.0, workdir: str | None = None, lock_seconds: int = 90
+        self,
+        redis_url: str,
+        write_interval: float = 1.0,
+        workdir: str | None = None,
+        lock_seconds: int = 90,
+        queues: str = "review,model",
+        concurrency: int = 2,
+        model_timeout: float = 60.0,
     ) -> None:
         self.redis_url = redis_url
+        self.queues = queues
+        self.concurrency = concurrency
+        self.model_timeout = model_timeout
         self.lock_seconds = lock_seconds
         self.write_interval = write_interval
         self._tmp = tempfile.TemporaryDirectory(prefix="mendbot-local-") if workdir is None else None
@@ -149,6 +163,7 @@ class LocalPipeline:
             "MENDBOT_GITHUB_PRIVATE_KEY_PATH": str(key_file),
             "MENDBOT_WRITE_INTERVAL_SECONDS": str(self.write_interval),
             "MENDBOT_PR_LOCK_SECONDS": str(self.lock_seconds),
+            "MENDBOT_MODEL_TIMEOUT": str(self.model_timeout),
         }
         argv = [
             sys.executable,
@@ -156,9 +171,9 @@ class LocalPipeline:
             "bot.cli",
             "worker",
             "--queues",
-            "review",
+            self.queues,
             "--concurrency",
-            "1",
+            str(self.concurrency),
             "--loglevel",
             "INFO",
         ]

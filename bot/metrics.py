@@ -2,7 +2,7 @@
 
 The receiver's own counters live in its process. Workers are other processes
 (maybe other machines), so what they observe — review latency, GitHub API
-calls by status — is accumulated in Redis and exported by the receiver's
+calls by status, `model`-queue batches by outcome — is accumulated in Redis and exported by the receiver's
 `/metrics` through a custom collector, next to the live queue depths.
 """
 
@@ -18,6 +18,8 @@ from prometheus_client.registry import Collector
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 _LATENCY_KEY = "mendbot:metrics:review_latency"
 _CALLS_KEY = "mendbot:metrics:github_calls"
+_MODEL_KEY = "mendbot:metrics:model_batches"
+MODEL_OUTCOMES = ("ok", "timeout", "error")
 QUEUES = ("review", "model")
 
 
@@ -34,6 +36,17 @@ def record_review_latency(client: redis.Redis, seconds: float) -> None:
 
 def record_github_call(client: redis.Redis, status: int) -> None:
     client.hincrby(_CALLS_KEY, str(status), 1)
+
+
+def record_model_batch(client: redis.Redis, outcome: str) -> None:
+    """Called by a review worker after asking the `model` queue: ok, timeout or error."""
+    client.hincrby(_MODEL_KEY, outcome, 1)
+
+
+def model_batches(client: redis.Redis) -> dict[str, int]:
+    """The `model`-queue batch counters by outcome (every outcome present, 0 when never seen)."""
+    raw = {_text(k): int(v) for k, v in client.hgetall(_MODEL_KEY).items()}
+    return {outcome: raw.get(outcome, 0) for outcome in (*MODEL_OUTCOMES, *sorted(set(raw) - set(MODEL_OUTCOMES)))}
 
 
 def _text(value: bytes | str) -> str:
@@ -58,6 +71,14 @@ class RedisMetricsCollector(Collector):
             for status, count in sorted(self.client.hgetall(_CALLS_KEY).items()):
                 calls.add_metric([_text(status)], float(count))
             yield calls
+            batches = CounterMetricFamily(
+                "mendbot_model_batches",
+                "model-queue batches asked by review workers, by outcome (timeout/error: reviewed codemod-only)",
+                labels=["outcome"],
+            )
+            for outcome, seen in model_batches(self.client).items():
+                batches.add_metric([outcome], float(seen))
+            yield batches
             raw = {_text(k): float(v) for k, v in self.client.hgetall(_LATENCY_KEY).items()}
             buckets = [(str(b), raw.get(f"le:{b}", 0.0)) for b in LATENCY_BUCKETS]
             total = raw.get("count", 0.0)

@@ -4,13 +4,22 @@ the Celery task and the GitHub Action both run.
 Never checks out or executes PR code: files are fetched as blobs at the head
 sha and only parsed. mendbot's configuration is read from the *base* commit, so
 a PR cannot switch its own checks off.
+
+Fixes are proven in two phases. Phase 1 runs the codemods (and any `proposers`)
+file by file. Then, when the repository's config enables the learned fixer and
+the caller gave a `ModelBatch`, the findings the codemods left in *all* files of
+the pull request go to that hook in one call (the worker turns it into one
+`model`-queue task), and phase 2 proves its candidates file by file. A hook that
+returns None (model disabled, timed out, failed) leaves the phase-1 result: the
+review goes out codemod-only, never not at all.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +28,8 @@ from github import GithubException
 from bot import config as mendbot_config
 from bot.config import ConfigError, MendbotConfig
 from bot.diffscope import ChangedFile, keep, parse_patch_field
-from bot.engine import Proposer, fix_each
-from bot.findings import FileReport, Skipped
+from bot.engine import Proposer, fix_each, model_may_fix
+from bot.findings import FileReport, Finding, Skipped
 from bot.github_client import GitHubClient
 from bot.review import (
     REVIEW_MARKER,
@@ -37,6 +46,11 @@ from bot.review import (
 from bot.scan import ScanSettings, decode_source, scan_source
 
 CHECK_NAME = "mendbot"
+log = logging.getLogger("mendbot.review")
+
+ModelBatch = Callable[[list[tuple[str, str, list[Finding]]]], Proposer | None]
+"""Called at most once per pull request with `(path, source, findings the codemods left)`
+for every file that has any; returns a proposer serving candidates for them, or None."""
 
 
 @dataclass
@@ -86,8 +100,11 @@ def collect_files(
     config: MendbotConfig,
     settings: ScanSettings,
     proposers: Sequence[Proposer] = (),
+    model_batch: ModelBatch | None = None,
 ) -> list[ReviewFile]:
-    """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes."""
+    """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes.
+
+    `model_batch` is asked only when `config.model` is on (the base branch's config)."""
     out = []
     for entry in gh.pull_files(pr):
         path = entry.filename
@@ -111,7 +128,41 @@ def collect_files(
                 outcome = fix_each(path, source, report.findings, settings, proposers)
                 report.fixes, report.rejections = outcome.fixes, outcome.rejections
         out.append(ReviewFile(path, changed, source, report))
+    if model_batch is not None and config.model:
+        ask_model(out, settings, model_batch, proposers)
     return out
+
+
+def leftovers(item: ReviewFile) -> list[Finding]:
+    """The findings of a file that no fix was proven for and the learned fixer may be asked about."""
+    report = item.report
+    return [f for f in report.findings if f.fingerprint not in report.fixes and model_may_fix(f)]
+
+
+def ask_model(
+    files: list[ReviewFile], settings: ScanSettings, model_batch: ModelBatch, proposers: Sequence[Proposer] = ()
+) -> None:
+    """Phase 2: one batch for the whole pull request, then each file with leftovers is proven again
+    with the batch's proposer. The new outcome replaces the phase-1 one for that file: it contains the
+    same (deterministic) codemod fixes, and fixes that overlap across the phases are combined by the engine."""
+    asked = [(item, found) for item in files if item.source is not None and (found := leftovers(item))]
+    if not asked:
+        return
+    try:
+        proposer = model_batch([(item.path, item.source or "", found) for item, found in asked])
+    except Exception:  # the hook should not raise; if it does, the review still goes out codemod-only
+        log.exception("model batch failed; reviewing with the codemods only")
+        return
+    if proposer is None:
+        return
+    for item, _ in asked:
+        assert item.source is not None
+        try:
+            outcome = fix_each(item.path, item.source, item.report.findings, settings, [*proposers, proposer])
+        except Exception:  # a proposer bug must not sink the review: keep the phase-1 result
+            log.exception("model phase failed for %s; keeping the codemod fixes", item.path)
+            continue
+        item.report.fixes, item.report.rejections = outcome.fixes, outcome.rejections
 
 
 def _ours(body: str | None) -> bool:
@@ -139,8 +190,10 @@ def prepare_review(
     head_sha: str,
     proposers: Sequence[Proposer] = (),
     overrides: dict[str, Any] | None = None,
+    model_batch: ModelBatch | None = None,
 ) -> tuple[MendbotConfig, list[ReviewFile]]:
-    """The read-only half of a review: base-branch config, changed files scanned, fixes proven."""
+    """The read-only half of a review: base-branch config, changed files scanned, fixes proven
+    (`model_batch`: see `collect_files`)."""
     with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
         config, bandit_config = base_config(gh, repo, pr.base.sha, workdir)
         if overrides:
@@ -148,7 +201,7 @@ def prepare_review(
         settings = config.scan_settings()
         if bandit_config:
             settings = ScanSettings(**{**settings.__dict__, "bandit_config": bandit_config})
-        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers)
+        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers, model_batch)
     return config, files
 
 
@@ -160,6 +213,7 @@ def review_pull_request(
     proposers: Sequence[Proposer] = (),
     overrides: dict[str, Any] | None = None,
     checks: bool = True,
+    model_batch: ModelBatch | None = None,
 ) -> ReviewOutcome:
     repo = gh.repo(repo_name)
     pr = gh.pull(repo, number)
@@ -167,7 +221,7 @@ def review_pull_request(
         return ReviewOutcome("superseded", head_sha, notes=[f"PR head is now {pr.head.sha[:7]}"])
     if pr.state == "closed":
         return ReviewOutcome("closed", head_sha)
-    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides)
+    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides, model_batch)
     current = {f.fingerprint for item in files for f in item.report.findings}
     existing = [c for c in gh.review_comments(pr) if _ours(c.body)]
     commented: set[str] = set()

@@ -107,6 +107,14 @@ def _heading(finding: Finding) -> str:
     )
 
 
+def _provenance(fix: Fix) -> str:
+    """Who proposed the fix: a codemod, or the learned model (said so, with its score)."""
+    if fix.provenance == "model":
+        score = f", score {fix.score:.2f}" if fix.score is not None else ""
+        return f"model-proposed by `{fix.fixer}`{score}"
+    return f"{fix.provenance} `{fix.fixer}`"
+
+
 def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Comment], str] | None:
     """The suggestion comment(s) for a proven fix, or None when GitHub cannot take it inline.
 
@@ -122,13 +130,11 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
     # What remains between "statement suggestion applied" and the proven file are the import edits.
     applied = "".join([*old_lines[: first - 1], fix.replacement, *old_lines[last:]])
     others = _edits(applied, fix.new_source)
-    provenance = f"{fix.provenance} `{fix.fixer}`"
-    score = f", score {fix.score:.2f}" if fix.score is not None else ""
     covered = sorted(
         [f for f in item.report.findings if f.fingerprint in fix.covers] or [finding], key=lambda f: -f.severity
     )
     body = "\n".join(_heading(f) for f in covered) + (
-        f"\n**Proven fix** ({fix.confidence.value}; {provenance}{score}): {fix.description}\n\n"
+        f"\n**Proven fix** ({fix.confidence.value}; {_provenance(fix)}): {fix.description}\n\n"
         + _suggestion(fix.replacement.splitlines(keepends=True))
     )
     comments = []
@@ -174,7 +180,7 @@ def _plain_comment(item: ReviewFile, finding: Finding, fix: Fix | None) -> Comme
     body = _heading(finding)
     if fix is not None:
         body += (
-            f"\n**Proven fix** ({fix.confidence.value}; {fix.provenance} `{fix.fixer}`): {fix.description}. "
+            f"\n**Proven fix** ({fix.confidence.value}; {_provenance(fix)}): {fix.description}. "
             "It spans lines GitHub cannot take as one suggestion here, so it is shown as a diff:\n\n"
             f"```diff\n{fix.diff}```\n"
         )

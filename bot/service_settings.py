@@ -39,6 +39,13 @@ class ServiceSettings(BaseSettings):
     pr_lock_seconds: int = Field(
         90, description="per-PR lock lifetime; a job of a dead worker holds it at most this long"
     )
+    model_queue: bool = Field(
+        True,
+        description="review workers may send one `model`-queue batch per PR when the repo's config has model = true",
+    )
+    model_timeout: float = Field(
+        60.0, gt=0, description="seconds a review waits for its `model` batch; then it goes out codemod-only"
+    )
 
     @model_validator(mode="after")
     def _key_from_path(self) -> ServiceSettings:

@@ -8,7 +8,7 @@ and returns the candidates as plain JSON; the review worker rebuilds them with
 wrote is trusted before the gate. Payloads are plain dicts so Celery's JSON
 serializer carries them.
 
-Wiring (lead): in workers/tasks.py
+Wiring: in workers/tasks.py
 
     from bot.jobqueue import MODEL_TASK
 
@@ -17,11 +17,11 @@ Wiring (lead): in workers/tasks.py
         from models.worker import propose_batch
         return propose_batch(payload)
 
-and on the review side, after the codemod pass of `collect_files`:
+and on the review side, `workers.tasks.ModelBatch` (the `model_batch` hook of
+`bot.pr_review`, called once after the codemod pass of `collect_files`):
 
-    from models.worker import drafts_from_result, make_payload
-    result = app.send_task(MODEL_TASK, args=[make_payload(files_left)], queue=MODEL_QUEUE).get(timeout=120)
-    proposer = PrecomputedProposer(result["proposer"], drafts_from_result(result))
+    result = app.send_task(MODEL_TASK, args=[make_payload(files_left)], expires=timeout)
+    proposer = proposer_from_result(result.get(timeout=timeout, disable_sync_subtasks=False))
     # then fix_each(path, source, findings, settings, proposers=[proposer]) per file
 """
 
@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.findings import Finding, FixConfidence
 from bot.fixers.base import Candidate
-from models.proposer import Drafts, ModelFixer, OnnxProposer
+from models.proposer import Drafts, ModelFixer, OnnxProposer, PrecomputedProposer
 from models.runtime import DEFAULT_MODEL_DIR, load
 
 
@@ -102,3 +102,8 @@ def drafts_from_result(result: dict[str, Any]) -> dict[str, Drafts]:
             for fingerprint, items in per_file.items()
         }
     return out
+
+
+def proposer_from_result(result: dict[str, Any]) -> PrecomputedProposer:
+    """The review side's `bot.engine.Proposer` for a `propose_batch` result: serves its drafts to the gate."""
+    return PrecomputedProposer(str(result["proposer"]), drafts_from_result(result))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import UsageError, main, worker_concurrency
 from bot.scan import scan_source
 
 SAMPLE = """import yaml
@@ -144,3 +144,15 @@ def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert any("B506" in row["rule_ids"] for row in rows)
+
+
+def test_a_worker_serving_review_and_model_gets_two_processes_at_least() -> None:
+    """A review waits for its `model` batch: one process serving both queues would wait for itself."""
+    assert worker_concurrency("review,model", None) == max(2, os.cpu_count() or 1)
+    assert worker_concurrency("review, model", 3) == 3
+    with pytest.raises(UsageError, match="--concurrency 2 or more"):
+        worker_concurrency("review,model", 1)
+    assert worker_concurrency("review", 1) == 1  # nothing to wait for
+    assert worker_concurrency("model", 1) == 1  # the GPU worker
+    assert worker_concurrency("review", None) is None  # Celery's default
+    assert worker_concurrency("review,model", 1, model_queue=False) == 1  # reviews never wait

@@ -1,25 +1,37 @@
 """The PR review pipeline against the GitHub simulator over real HTTP, with a real Redis:
 App auth and token caching, pagination, renames/removals, patch-less files, base-branch
-config, 502-after-create, secondary rate limits, pacing across processes, redelivery sweep."""
+config, 502-after-create, secondary rate limits, pacing across processes, redelivery sweep,
+and the one `model` batch per pull request (the real shipped model, in-process, through the
+same JSON payload and result the `model` queue carries)."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing
+import re
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
+from bot.engine import Proposer
+from bot.findings import Finding
 from bot.ghsim import Simulator, SimulatorServer
 from bot.ghsim.webhooks import deliver
 from bot.github_client import GitHubClient, Pacer, RateLimited
 from bot.pr_review import review_pull_request
+from bot.scan import scan_source
 from bot.service_settings import ServiceSettings
+from tests.models.conftest import needs_runtime
 
 REPO = "octo-org/demo"
 VULN = "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n"
+# B103 has no codemod; any competent model turns 0o777 into an owner-only mode.
+CHMOD = "import os\n\n\ndef publish(path):\n    os.chmod(path, 0o777)\n"
+MODEL_ON = {".mendbot.toml": "model = true\n"}
+SUGGESTION = re.compile(r"```+suggestion\n(.*?)```+", re.S)
 
 
 @pytest.fixture
@@ -168,3 +180,89 @@ def test_redelivery_sweep_finds_failed_deliveries(sim_server: SimulatorServer, r
     assert len(failed) == 1 and failed[0]["status"] != "OK"
     gh.redeliver(int(failed[0]["id"]))
     assert len(sim.redeliveries) == 1
+
+
+# --- the learned fixer: one `model` batch per pull request ------------------------------
+
+
+class RecordingBatch:
+    """A `bot.pr_review.ModelBatch` that records each call. With `run_model`, it does what the
+    `model` queue does, in-process: the real shipped model decodes the JSON payload, and the
+    JSON result becomes the `PrecomputedProposer` the gate is given."""
+
+    def __init__(self, run_model: bool = True, fail: bool = False) -> None:
+        self.run_model = run_model
+        self.fail = fail
+        self.calls: list[dict[str, list[str]]] = []
+
+    def __call__(self, files: list[tuple[str, str, list[Finding]]]) -> Proposer | None:
+        self.calls.append({path: [f.rule_id for f in found] for path, _, found in files})
+        if self.fail:
+            raise RuntimeError("the model worker is on fire")
+        if not self.run_model:
+            return None
+        from models.worker import make_payload, propose_batch, proposer_from_result
+
+        payload = json.loads(json.dumps(make_payload(files)))
+        return proposer_from_result(json.loads(json.dumps(propose_batch(payload))))
+
+
+def _apply(source: str, comment: object) -> str:
+    match = SUGGESTION.search(comment.body)  # type: ignore[attr-defined]
+    assert match, comment.body  # type: ignore[attr-defined]
+    end = comment.original_line  # type: ignore[attr-defined]
+    start = comment.original_start_line or end  # type: ignore[attr-defined]
+    lines = source.splitlines(keepends=True)
+    lines[start - 1 : end] = match.group(1).splitlines(keepends=True)
+    return "".join(lines)
+
+
+@needs_runtime
+def test_one_model_batch_per_pr_with_every_files_leftovers(app_client: tuple[GitHubClient, Simulator]) -> None:
+    gh, sim = app_client
+    base = {**MODEL_ON, "a.py": "x = 1\n"}
+    head = {
+        **MODEL_ON,
+        "a.py": CHMOD.replace("import os\n", "import os\n\nimport yaml\n")
+        + "\n\ndef load(s):\n    return yaml.load(s)\n",
+        "b.py": CHMOD.replace("publish(path)", "share(target)").replace("(path, ", "(target, "),
+        "c.py": VULN,  # the codemod fixes it: nothing left to ask
+        "d.py": "import telnetlib\n",  # B401: an import note, never asked of the model
+    }
+    pr = sim.create_pull_request(REPO, base, head, number=1)
+    batch = RecordingBatch()
+    outcome = review_pull_request(gh, REPO, 1, pr.head_sha, model_batch=batch)
+    assert outcome.status == "reviewed"
+    assert batch.calls == [{"a.py": ["B103"], "b.py": ["B103"]}]  # once, the whole PR's leftovers
+    comments = sim.review_comments_for(REPO, 1)
+    for path in ("a.py", "b.py"):
+        (chmod,) = [c for c in comments if c.path == path and "B103" in c.body]
+        assert "model-proposed by `model:" in chmod.body and re.search(r"score \d\.\d\d", chmod.body)
+        fixed = _apply(head[path], chmod)
+        assert "B103" not in {f.rule_id for f in scan_source(path, fixed).findings}, fixed
+    yaml_comment = next(c for c in comments if c.path == "a.py" and "B506" in c.body)
+    assert "codemod `" in yaml_comment.body and "model-proposed" not in yaml_comment.body
+
+
+@pytest.mark.parametrize(
+    ("case", "base", "head", "calls"),
+    [
+        ("config says no model", {"a.py": "x = 1\n"}, {"a.py": CHMOD}, 0),
+        ("nothing left", {**MODEL_ON, "a.py": "x = 1\n"}, {**MODEL_ON, "a.py": VULN, "d.py": "import telnetlib\n"}, 0),
+        ("model has nothing", {**MODEL_ON, "a.py": "x = 1\n"}, {**MODEL_ON, "a.py": CHMOD}, 1),
+        ("model fails", {**MODEL_ON, "a.py": "x = 1\n"}, {**MODEL_ON, "a.py": CHMOD}, 1),
+    ],
+)
+def test_model_batch_is_asked_only_when_useful_and_never_costs_the_review(
+    app_client: tuple[GitHubClient, Simulator], case: str, base: dict[str, str], head: dict[str, str], calls: int
+) -> None:
+    gh, sim = app_client
+    pr = sim.create_pull_request(REPO, base, head, number=1)
+    batch = RecordingBatch(run_model=False, fail=case == "model fails")
+    outcome = review_pull_request(gh, REPO, 1, pr.head_sha, model_batch=batch)
+    assert len(batch.calls) == calls, case
+    assert outcome.status == "reviewed" and len(sim.reviews_for(REPO, 1)) == 1
+    bodies = " ".join(c.body for c in sim.review_comments_for(REPO, 1))
+    assert "model-proposed" not in bodies
+    if "B103" in bodies:
+        assert "No automatic fix passed" in bodies  # reported, codemod-only

@@ -132,3 +132,10 @@ def test_health_and_metrics(receiver: tuple[httpx.Client, redis.Redis]) -> None:
     assert 'outcome="bad_signature"' in text
     assert 'mendbot_queue_depth{queue="review"} 1.0' in text
     assert "mendbot_review_latency_seconds_bucket" in text
+    assert 'mendbot_model_batches_total{outcome="timeout"} 0.0' in text
+    from bot.metrics import record_model_batch
+
+    record_model_batch(receiver[1], "timeout")  # what a review worker does when its batch is late
+    text = client.get("/metrics").text
+    assert 'mendbot_model_batches_total{outcome="timeout"} 1.0' in text
+    assert 'mendbot_model_batches_total{outcome="ok"} 0.0' in text

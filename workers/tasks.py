@@ -3,6 +3,14 @@
 Retries use Celery's own machinery: a GitHub rate limit retries after exactly
 the `Retry-After` GitHub sent; transient 5xx/connection errors back off
 exponentially; a job for a head sha that is no longer the PR's head is dropped.
+
+The learned fixer runs on the `model` queue: when the repository's config (base
+branch) says `model = true` and the service allows it (`MENDBOT_MODEL_QUEUE`), a
+review sends the findings the codemods left, for the whole pull request, as ONE
+`MODEL_TASK` and waits for it at most `MENDBOT_MODEL_TIMEOUT` seconds
+(`ModelBatch`). A timeout or an error is logged and counted, and the review goes
+out codemod-only. The wait is synchronous inside the review task, so a worker that
+serves both queues needs at least two processes (`mendbot worker` enforces it).
 """
 
 from __future__ import annotations
@@ -14,12 +22,16 @@ from typing import Any
 
 import redis
 from celery import Task
+from celery.exceptions import TimeoutError as CeleryTimeoutError
 from github import GithubException
+from redis.lock import Lock
 from requests import RequestException
 
+from bot.engine import Proposer
+from bot.findings import Finding
 from bot.github_client import GitHubClient, RateLimited
 from bot.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
-from bot.metrics import record_review_latency
+from bot.metrics import record_model_batch, record_review_latency
 from bot.pr_review import review_pull_request as run_review
 from bot.service_settings import load_service_settings
 from workers.app import app
@@ -31,6 +43,52 @@ _DONE_KEY = "mendbot:done:{}#{}@{}"
 
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(load_service_settings().redis_url)
+
+
+class ModelBatch:
+    """`bot.pr_review.ModelBatch` for the App: one `MODEL_TASK` per pull request, waited for.
+
+    Routed to the `model` queue by `task_routes` (workers/app.py). The task expires with
+    the wait, so a batch nobody picked up in time is dropped by the model worker instead
+    of decoding for a review that has gone out already. `outcome` says what happened:
+    None (not asked), "ok", "timeout" or "error".
+    """
+
+    def __init__(self, client: redis.Redis, timeout: float, lock: Lock | None = None) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.lock = lock
+        self.outcome: str | None = None
+        self.task_id: str | None = None
+
+    def __call__(self, files: list[tuple[str, str, list[Finding]]]) -> Proposer | None:
+        proposer: Proposer | None = None
+        outcome = "error"
+        started = time.monotonic()
+        if self.lock is not None:  # the wait must not outlive the per-PR lock
+            with contextlib.suppress(redis.exceptions.LockError):
+                self.lock.extend(self.timeout)
+        try:
+            from models.worker import make_payload, proposer_from_result
+
+            result = app.send_task(MODEL_TASK, args=[make_payload(files)], expires=self.timeout)
+            self.task_id = result.id
+            proposer = proposer_from_result(result.get(timeout=self.timeout, disable_sync_subtasks=False))
+            outcome = "ok"
+        except CeleryTimeoutError:
+            outcome = "timeout"
+            log.warning(
+                "model batch %s: no answer within %.0fs; reviewing with the codemods only", self.task_id, self.timeout
+            )
+        except Exception as exc:  # a broken model worker, a bad result: never lose the review
+            why = f"{type(exc).__name__}: {exc}"
+            log.warning("model batch %s failed (%s); reviewing with the codemods only", self.task_id, why)
+        else:
+            log.info("model batch %s: %d file(s) in %.2fs", self.task_id, len(files), time.monotonic() - started)
+        self.outcome = outcome
+        with contextlib.suppress(redis.RedisError):
+            record_model_batch(self.client, outcome)
+        return proposer
 
 
 @app.task(name=REVIEW_TASK, bind=True, max_retries=8, acks_late=True)
@@ -54,9 +112,13 @@ def review_pull_request(
         # Another job for this PR is running (or died holding the lock, which then expires):
         # wait for it without using up the retries meant for GitHub errors.
         raise self.retry(countdown=3, max_retries=self.max_retries + settings.pr_lock_seconds // 3 + 5)
+    # Asked only when the repository's config (read from the base branch) has model = true.
+    model = ModelBatch(client, settings.model_timeout, lock) if settings.model_queue else None
     try:
         gh = GitHubClient(settings, installation, client)
-        outcome = run_review(gh, repo, number, head_sha, overrides={"max_comments": settings.max_comments})
+        outcome = run_review(
+            gh, repo, number, head_sha, overrides={"max_comments": settings.max_comments}, model_batch=model
+        )
     except RateLimited as exc:
         raise self.retry(countdown=exc.retry_after, exc=exc) from exc
     except GithubException as exc:
@@ -81,6 +143,7 @@ def review_pull_request(
         "fixed": outcome.fixed,
         "findings": outcome.findings,
         "conclusion": outcome.conclusion,
+        "model": model.outcome if model is not None else None,
     }
 
 

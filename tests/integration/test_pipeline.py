@@ -1,6 +1,8 @@
 """End to end, for real: Redis, the uvicorn receiver, a `celery worker` process and
 the GitHub simulator; a signed real payload; one review whose suggestions apply
-cleanly and make bandit clean; redelivery and synchronize add no duplicates."""
+cleanly and make bandit clean; redelivery and synchronize add no duplicates; with
+`model = true` on the base branch, one `model`-queue batch whose proven suggestion
+fixes what no codemod does, and without a model worker a codemod-only review."""
 
 from __future__ import annotations
 
@@ -49,6 +51,16 @@ HEAD = {
     ),
 }
 SUGGESTION = re.compile(r"```+suggestion\n(.*?)```+", re.S)
+# The learned fixer's case: B103 has no codemod, and `0o777` → an owner-only mode is what any
+# competent model proposes (the shipped one: 0o700, score ~1.0).
+MODEL_BASE = {
+    ".mendbot.toml": "model = true\n",
+    "service/files.py": "import os\n\n\ndef publish(path):\n    return path\n",
+}
+MODEL_HEAD = {
+    ".mendbot.toml": "model = true\n",
+    "service/files.py": "import os\n\n\ndef publish(path):\n    os.chmod(path, 0o777)\n    return path\n",
+}
 
 
 @pytest.fixture
@@ -139,7 +151,9 @@ def _children(pid: int) -> list[int]:
 
 def test_job_survives_a_worker_process_dying(redis_url: str) -> None:
     """acks_late + reject_on_worker_lost: the job of a killed pool process runs again, without duplicates."""
-    with LocalPipeline(redis_url, write_interval=3.0, lock_seconds=10).start([REPO]) as pipeline:
+    with LocalPipeline(redis_url, write_interval=3.0, lock_seconds=10, queues="review", concurrency=1).start(
+        [REPO]
+    ) as pipeline:
         sim = pipeline.sim
         pr = sim.create_pull_request(REPO, BASE, HEAD, number=2, title="Add client", user="alice")
         assert pipeline.deliver("pull_request", pipeline.payload("opened", REPO, 2)).status_code == 202
@@ -152,3 +166,46 @@ def test_job_survives_a_worker_process_dying(redis_url: str) -> None:
         prints = [fp for c in sim.review_comments_for(REPO, 2) for fp in re.findall(r"mendbot:fp=(\w+)", c.body)]
         assert len(prints) == len(set(prints))
         assert len([c for c in sim.issue_comments_for(REPO, 2) if "mendbot:summary" in c.body]) == 1
+
+
+def _worker_log(pipeline: LocalPipeline) -> str:
+    return pipeline.worker_log.read_text(errors="replace")
+
+
+def _metrics(pipeline: LocalPipeline) -> str:
+    assert pipeline.receiver is not None
+    return pipeline.http.get(f"{pipeline.receiver.url}/metrics").text
+
+
+def test_model_queue_batch_fixes_what_the_codemods_cannot(pipeline: LocalPipeline) -> None:
+    sim = pipeline.sim
+    pr = sim.create_pull_request(REPO, MODEL_BASE, MODEL_HEAD, number=3, title="Share files", user="alice")
+    assert pipeline.deliver("pull_request", pipeline.payload("opened", REPO, 3)).status_code == 202
+    wait_for(lambda: sim.check_runs_for(REPO, pr.head_sha), 90, "the review and check run")
+    (comment,) = [c for c in sim.review_comments_for(REPO, 3) if "B103" in c.body]
+    assert "model-proposed by `model:" in comment.body and SUGGESTION.search(comment.body), comment.body
+    path = "service/files.py"
+    fixed = apply_suggestions(MODEL_HEAD[path], [comment])
+    assert "B103" not in {f.rule_id for f in scan_source(path, fixed).findings}, fixed
+    # The worker ran exactly one MODEL_TASK (routed to the `model` queue) for the pull request.
+    wait_for(lambda: "'model': 'ok'" in _worker_log(pipeline), 30, "the review task's result")
+    log = _worker_log(pipeline)
+    assert len(re.findall(r"Task mendbot\.propose_with_model\[[\w-]+\] succeeded", log)) == 1, log[-3000:]
+    assert 'mendbot_model_batches_total{outcome="ok"} 1.0' in _metrics(pipeline)
+    assert sim.errors == []
+
+
+def test_without_a_model_worker_the_review_goes_out_codemod_only(redis_url: str) -> None:
+    """Nobody serves `model`: the batch times out, is counted, and the review is posted anyway."""
+    with LocalPipeline(redis_url, queues="review", concurrency=1, model_timeout=2).start([REPO]) as pipeline:
+        sim = pipeline.sim
+        pr = sim.create_pull_request(REPO, MODEL_BASE, MODEL_HEAD, number=3, title="Share files", user="alice")
+        assert pipeline.deliver("pull_request", pipeline.payload("opened", REPO, 3)).status_code == 202
+        wait_for(lambda: sim.check_runs_for(REPO, pr.head_sha), 90, "the review and check run")
+        (comment,) = [c for c in sim.review_comments_for(REPO, 3) if "B103" in c.body]
+        assert "No automatic fix passed" in comment.body and "model-proposed" not in comment.body
+        metrics = _metrics(pipeline)
+        assert 'mendbot_model_batches_total{outcome="timeout"} 1.0' in metrics
+        assert 'mendbot_queue_depth{queue="model"} 1.0' in metrics  # the one batch, unserved (it expires)
+        assert "Task mendbot.propose_with_model[" not in _worker_log(pipeline)
+        assert sim.errors == []
