@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 demo: setup
 	bash scripts/ensure-redis.sh
-	$(BIN)/mendbot scan examples/vulnerable_app --no-cache --fail-on never
+	$(BIN)/mendbot scan examples/vulnerable_app --no-cache --model --fail-on never
 	$(BIN)/mendbot demo
 
 test: setup

@@ -1,7 +1,7 @@
 """Learned fixer quality: held-out exact match per rule, and the rescue rate on real code.
 
-1. Exact match: greedy output, read back as a whole statement (`models.format`),
-   == target text, on the package-split test set
+1. Exact match: greedy output, read back as a whole statement in the original
+   names (`models.format.read_answer`), == target text, on the package-split test set
    (`models.dataset` test.jsonl: packages the model never saw), per rule, for the
    ONNX artifact(s) given. Beam-k "any of k" is reported too (the proposer sends
    k candidates to the gate, so that is what bounds it).
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.engine import fix_each
 from bot.scan import ScanSettings, scan_source
 from models.dataset import default_roots, split_of
-from models.format import decode_output, statement_of
+from models.format import Abstracted, abstract, read_answer
 from models.proposer import OnnxProposer
 from models.runtime import DEFAULT_MODEL_DIR, Seq2SeqOnnx
 
@@ -40,13 +40,14 @@ def exact_match(model: Seq2SeqOnnx, rows: list[dict[str, Any]], beams: int, batc
     t0 = time.perf_counter()
     for i in range(0, len(rows), batch):
         part = rows[i : i + batch]
-        greedy = model.generate([r["src"] for r in part])
-        beam = model.generate([r["src"] for r in part], num_beams=beams, num_return=beams) if beams > 1 else greedy
-        for row, g, b in zip(part, greedy, beam, strict=True):
-            statement = statement_of(row["src"])
+        views = [abstract(r["src"], model.lexicon) or Abstracted(r["src"], {}) for r in part]
+        prompts = [v.prompt for v in views]
+        greedy = model.generate(prompts)
+        beam = model.generate(prompts, num_beams=beams, num_return=beams) if beams > 1 else greedy
+        for row, view, g, b in zip(part, views, greedy, beam, strict=True):
 
-            def hit(text: str, row: dict[str, Any] = row, statement: str = statement) -> bool:
-                return decode_output(model.output_format, statement, text) == row["tgt"]
+            def hit(text: str, row: dict[str, Any] = row, view: Abstracted = view) -> bool:
+                return read_answer(model.output_format, view, text) == row["tgt"]
 
             c = per_rule[row["rule"]]
             c["n"] += 1

@@ -127,8 +127,17 @@ def render(
         "",
         "Input: `RULE test_name @scope`, the file's import lines that bind a name the statement uses, `>>>`, then "
         "the flagged statement (whole lines, dedented; only the header of a compound statement). Output: `#+ import …` "
-        "lines for imports to add, then the replacement text. Indentation, splicing and import placement are done "
-        "deterministically (`models/format.py`, `models/proposer.py`), so the model's capacity goes to the edit.",
+        "lines for imports to add, then "
+        + (
+            "the edit as hunks `⟦anchor‖old→new`, left to right: find `anchor` + `old` (counted in code pieces, from "
+            "where the previous hunk ended), replace `old` by `new`; the anchor is the shortest context that makes "
+            "the first match the right one, usually empty or one piece (`⟦‖load→safe_load`, `⟦url‖→, timeout=10`); "
+            "no hunk means leave the statement as it is. "
+            if manifest.get("output_format") == "edit-v1"
+            else "the replacement text. "
+        )
+        + "Reading the hunks back, indentation, splicing and import placement are done deterministically "
+        "(`models/format.py`, `models/proposer.py`), so the model's capacity goes to the edit, not to copying.",
         "",
         "## Data",
         "",
@@ -214,8 +223,11 @@ def render(
         "```",
         "python3.11 -m venv .venv-train && .venv-train/bin/pip install -e '.[train]'",
         f".venv/bin/python -m models.dataset .work/data --per-package {dataset['per_package']} --seed {dataset['seed']}",
-        "nice -n 15 .venv-train/bin/python -m models.train --data .work/data --out .work/run",
-        ".venv-train/bin/mendbot model export .work/run --out models/mendfix_tiny --name mendfix-tiny",
+        f".venv-train/bin/python -m models.train --data .work/data --out .work/run --steps {cfg['steps']} "
+        f"--threads {cfg['threads']} --time-cap {int(cfg['time_cap_s'])}",
+        ".venv-train/bin/mendbot model export .work/run --out models/mendfix_tiny --name mendfix-tiny "
+        "--train-data .work/data/train.jsonl",
+        ".venv-train/bin/mendbot model export .work/run --out .work/art_fp32 --fp32",
         ".venv/bin/python benchmarks/model_quality.py --data .work/data --out .work/quality.json",
         ".venv-train/bin/python benchmarks/model_speed.py --out .work/speed.json",
         "```",

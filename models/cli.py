@@ -141,14 +141,16 @@ def run_model_command(args: argparse.Namespace) -> int:
             return 0
         if command == "propose":
             prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-            from models.format import STATEMENT_MARK, decode_output, statement_of
+            from models.format import Abstracted, abstract, read_answer
 
-            statement = statement_of(prompt) if f"\n{STATEMENT_MARK}\n" in prompt else ""
-            for hyp in model.generate([prompt], num_beams=args.k, num_return=args.k)[0]:
+            view = abstract(prompt, model.lexicon) or Abstracted(prompt, {})
+            if view.mapping:
+                print(f"--- the model sees\n{view.prompt}")
+            for hyp in model.generate([view.prompt], num_beams=args.k, num_return=args.k)[0]:
                 print(f"--- score {hyp.score:.3f}\n{hyp.text}")
-                if model.output_format != STATEMENT_FORMAT:
-                    decoded = decode_output(model.output_format, statement, hyp.text)
-                    print(f"--- as a statement\n{decoded if decoded is not None else '(does not apply)'}")
+                if model.output_format != STATEMENT_FORMAT or view.mapping:
+                    answer = read_answer(model.output_format, view, hyp.text)
+                    print(f"--- as a statement\n{answer if answer is not None else '(does not apply)'}")
             return 0
     except ModelUnavailable as exc:
         print(f"mendbot: {exc}", file=sys.stderr)

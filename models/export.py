@@ -33,6 +33,7 @@ from typing import Any
 from models.format import STATEMENT_FORMAT
 
 MANIFEST = "manifest.json"
+LEXICON = "lexicon.json"
 FORMAT_VERSION = 1
 ENCODER = "encoder_model.onnx"
 MERGED = "decoder_model_merged.onnx"
@@ -183,6 +184,11 @@ def export(
     elif stale_vocab.exists():
         stale_vocab.unlink()
     shutil.copy(checkpoint / "config.json", out / "config.json")
+    stale_lexicon = out / LEXICON
+    if (checkpoint / LEXICON).exists():  # trained on abstracted code: the runtime needs the same lexicon
+        shutil.copy(checkpoint / LEXICON, stale_lexicon)
+    elif stale_lexicon.exists():
+        stale_lexicon.unlink()
     decoder_start = config.get("decoder_start_token_id")
     if decoder_start is None:
         decoder_start = config.get("pad_token_id", 0)

@@ -22,8 +22,11 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import keyword
 import re
 import tokenize
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 IMPORT_PREFIX = "#+ "
@@ -384,3 +387,126 @@ def decode_output(output_format: str, statement: str, output: str) -> str | None
 def statement_of(prompt: str) -> str:
     """The statement part of a prompt (`build_prompt`)."""
     return prompt.split(f"\n{STATEMENT_MARK}\n", 1)[1]
+
+
+# --- abstraction: rare names and literals become placeholders ---------------------------------
+#
+# What the edit format leaves to copy is anchors and the statement's own names and
+# literals, and a small model trained from scratch copies rare tokens badly (it writes
+# a name it saw often, `url`, where the statement says `FormattedValue`; `0o757` for
+# `0o771`). So, as in learned bug-fixing work on abstracted code, every name, number,
+# string literal and comment of the statement and its imports that is not in the
+# model's lexicon (lexemes seen often in training, shipped as `lexicon.json`) is
+# replaced by a typed placeholder (`§v1` name, `§n1` number, `§s1` string, `§c1`
+# comment), numbered by first appearance; the answer is read back by the same map.
+# Keywords are never replaced; an answer naming a placeholder the prompt does not have
+# is unusable.
+
+PLACEHOLDER = "§"
+_LEXEME = re.compile(
+    r"(?P<c>\#[^\n]*)"
+    r"|(?P<s>(?i:[rbuf]{0,2})(?:'''(?:\\.|[^\\])*?'''|\"\"\"(?:\\.|[^\\])*?\"\"\"|'(?:\\.|[^\\'\n])*'|\"(?:\\.|[^\\\"\n])*\"))"
+    r"|(?P<n>(?<![\w.])\d[\w.]*|(?<![\w.])\.\d\w*)"
+    r"|(?P<v>[^\W\d]\w*)",
+    re.S,
+)
+_PLACEHOLDER = re.compile(PLACEHOLDER + r"([vnsc])(\d+)")
+_NEVER = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+LEXICON_MIN_COUNT = 20
+
+
+def lexemes_of(text: str) -> Iterator[tuple[str, str, int, int]]:
+    """(kind, text, start, end) of each name (v), number (n), string (s) and comment (c)."""
+    for match in _LEXEME.finditer(text):
+        kind = match.lastgroup or "v"
+        yield kind, match.group(), match.start(), match.end()
+
+
+def build_lexicon(texts: Iterable[str], min_count: int = LEXICON_MIN_COUNT) -> list[str]:
+    """Lexemes seen at least `min_count` times in training code: the model may read and write them as they are."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(lexeme for _, lexeme, _, _ in lexemes_of(text))
+    return sorted(lexeme for lexeme, n in counts.items() if n >= min_count)
+
+
+@dataclass(frozen=True)
+class Abstracted:
+    """A prompt as the model sees it, and the placeholders' original texts."""
+
+    prompt: str
+    mapping: dict[str, str]  # placeholder → original text
+
+    @property
+    def statement(self) -> str:
+        return statement_of(self.prompt)
+
+    def apply(self, code: str) -> str:
+        """Replace the mapped originals in other code (a training target) by their placeholders."""
+        reverse = {original: placeholder for placeholder, original in self.mapping.items()}
+        return _substitute(code, lambda kind, text: reverse.get(text))
+
+    def restore(self, code: str) -> str | None:
+        """Placeholders back to the original texts; None when the code names one the prompt does not have."""
+        unknown = False
+
+        def original(match: re.Match[str]) -> str:
+            nonlocal unknown
+            if match.group() not in self.mapping:
+                unknown = True
+                return match.group()
+            return self.mapping[match.group()]
+
+        restored = _PLACEHOLDER.sub(original, code)
+        return None if unknown else restored
+
+
+def _substitute(code: str, replace: Callable[[str, str], str | None]) -> str:
+    out: list[str] = []
+    last = 0
+    for kind, text, start, end in lexemes_of(code):
+        new = replace(kind, text)
+        out += [code[last:start], text if new is None else new]
+        last = end
+    out.append(code[last:])
+    return "".join(out)
+
+
+def abstract(prompt: str, lexicon: frozenset[str] | None) -> Abstracted | None:
+    """Rare lexemes of the prompt's imports and statement → placeholders (None: the code holds `§` itself)."""
+    if lexicon is None:
+        return Abstracted(prompt, {})
+    head, sep, body = prompt.partition("\n")
+    if PLACEHOLDER in body:
+        return None
+    mapping: dict[str, str] = {}
+    reverse: dict[str, str] = {}
+    counters: Counter[str] = Counter()
+
+    def placeholder(kind: str, text: str) -> str | None:
+        if text in lexicon or (kind == "v" and text in _NEVER):
+            return None
+        if text not in reverse:
+            counters[kind] += 1
+            name = f"{PLACEHOLDER}{kind}{counters[kind]}"
+            reverse[text], mapping[name] = name, text
+        return reverse[text]
+
+    imports, marked, statement = body.partition(f"{STATEMENT_MARK}\n")
+    if not marked:
+        return None
+    # Import lines first (file order), then the statement as a whole (it may span lines).
+    abstracted = "".join(_substitute(line, placeholder) for line in imports.splitlines(keepends=True))
+    return Abstracted(head + sep + abstracted + marked + _substitute(statement, placeholder), mapping)
+
+
+def write_answer(output_format: str, abstracted: Abstracted, target: str) -> str | None:
+    """The training output for a statement-format target, in the model's view (abstracted, formatted)."""
+    out = encode_output(output_format, abstracted.statement, abstracted.apply(target))
+    return out if out is not None and read_answer(output_format, abstracted, out) == target else None
+
+
+def read_answer(output_format: str, abstracted: Abstracted, output: str) -> str | None:
+    """A model output as a statement-format target in the original names; None when unusable."""
+    decoded = decode_output(output_format, abstracted.statement, output)
+    return None if decoded is None else abstracted.restore(decoded)

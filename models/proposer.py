@@ -30,13 +30,14 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from bot.findings import Finding, FixConfidence
 from bot.fixers.base import Candidate, Edit, FixContext, Fixer, locate
 from models.format import (
+    abstract,
     build_prompt,
     context_imports,
     cut_statement,
-    decode_output,
     faithful,
     first_logical_line_end,
     import_index,
+    read_answer,
     reindent,
     split_target,
 )
@@ -205,23 +206,25 @@ class OnnxProposer:
         if not sites:
             return result
         model = self.model
+        # The model's view of each prompt: rare names and literals as placeholders (when it was trained so).
+        viewed = [(item, view) for item in sites if (view := abstract(item[2].prompt, model.lexicon)) is not None]
         outputs = []
-        for i in range(0, len(sites), self.max_batch):
-            part = sites[i : i + self.max_batch]
+        for i in range(0, len(viewed), self.max_batch):
+            part = viewed[i : i + self.max_batch]
             # Outputs are at most about as long as the statement; a cap bounds the cost of a model that rambles.
-            limit = min(model.max_new_tokens, max(len(s.statement) for _, _, s in part) // 2 + 48)
+            limit = min(model.max_new_tokens, max(len(s.statement) for (_, _, s), _ in part) // 2 + 48)
             outputs += model.generate(
-                [s.prompt for _, _, s in part], num_beams=self.k, num_return=self.k, max_new_tokens=limit
+                [view.prompt for _, view in part], num_beams=self.k, num_return=self.k, max_new_tokens=limit
             )
         vocab = self.edit_vocab
         output_format = model.output_format
-        for (path, source, site), hyps in zip(sites, outputs, strict=True):
+        for ((path, source, site), view), hyps in zip(viewed, outputs, strict=True):
             seen: set[str] = set()
             drafts = result[path].setdefault(site.finding.fingerprint, [])
             for hyp in hyps:
                 if hyp.score < self.min_score:
                     continue
-                text = decode_output(output_format, site.statement, hyp.text)
+                text = read_answer(output_format, view, hyp.text)
                 if text is None:
                     self.refused.append((site.finding.fingerprint, "its edit does not apply to the statement"))
                     continue

@@ -132,6 +132,10 @@ class Seq2SeqOnnx:
         # truncation) switched on: padded ids would then be counted as real tokens in the mask.
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
+        lexicon_file = self.model_dir / "lexicon.json"  # present when trained on abstracted code
+        self.lexicon: frozenset[str] | None = (
+            frozenset(json.loads(lexicon_file.read_text())) if lexicon_file.exists() else None
+        )
         vocab_file = self.model_dir / "edit_vocab.json"
         self.edit_vocab: dict[str, dict[str, list[str]]] | None = (
             json.loads(vocab_file.read_text()) if vocab_file.exists() else None
@@ -182,6 +186,7 @@ class Seq2SeqOnnx:
             "active_provider": self.active_provider,
             "decoder_layout": self.layout,
             "output_format": self.output_format,
+            "abstraction": f"{len(self.lexicon)}-lexeme lexicon" if self.lexicon is not None else None,
             "quantization": self.manifest.get("quantization"),
             "load_seconds": round(self.load_seconds, 3),
         }

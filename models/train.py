@@ -57,6 +57,7 @@ class TrainConfig:
     eval_rows: int = 200
     dev_rows: int = 600
     output_format: str = "edit-v1"  # models.format: "edit-v1" (hunks) or "statement" (whole replacement)
+    abstract: bool = True  # rare names/literals → placeholders (models.format.abstract; ships lexicon.json)
 
     @classmethod
     def for_device(cls, device: str, **overrides: Any) -> TrainConfig:
@@ -76,28 +77,28 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def with_output_format(rows: list[dict[str, Any]], output_format: str) -> list[dict[str, Any]]:
-    """Rows whose `out` is the target in the model's output format (`tgt` stays the statement-format truth).
+def prepare_rows(rows: list[dict[str, Any]], output_format: str, lexicon: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Rows in the model's view: `model_src` (abstracted prompt) and `out` (the answer in the output format).
 
-    Rows whose target cannot be said in that format are dropped (counted by the caller).
+    `src`/`tgt` stay the statement-format truth. Rows whose target cannot be said in
+    that format are dropped (counted by the caller).
     """
-    from models.format import encode_output, statement_of
+    from models.format import abstract, write_answer
 
-    converted = []
+    prepared = []
     for row in rows:
-        out = encode_output(output_format, statement_of(row["src"]), row["tgt"])
-        if out is not None:
-            converted.append({**row, "out": out})
-    return converted
+        view = abstract(row["src"], lexicon)
+        out = None if view is None else write_answer(output_format, view, row["tgt"])
+        if view is not None and out is not None:
+            prepared.append({**row, "model_src": view.prompt, "out": out, "view": view})
+    return prepared
 
 
 def decoded_matches(output_format: str, texts: list[str], rows: list[dict[str, Any]]) -> list[bool]:
-    """Whether each output, turned back into a whole statement, equals the row's target exactly."""
-    from models.format import decode_output, statement_of
+    """Whether each output, read back as a whole statement in the original names, equals the row's target."""
+    from models.format import read_answer
 
-    return [
-        decode_output(output_format, statement_of(r["src"]), t) == r["tgt"] for t, r in zip(texts, rows, strict=True)
-    ]
+    return [read_answer(output_format, r["view"], t) == r["tgt"] for t, r in zip(texts, rows, strict=True)]
 
 
 def train_tokenizer(texts: list[str], vocab_size: int, path: Path) -> None:
@@ -153,7 +154,7 @@ def greedy_exact_match(
     with torch.no_grad():
         for i in range(0, len(rows), batch):
             part = rows[i : i + batch]
-            enc = tokenizer([r["src"] for r in part], return_tensors="pt", padding=True, return_token_type_ids=False)
+            enc = tokenizer([r["model_src"] for r in part], return_tensors="pt", padding=True, return_token_type_ids=False)
             enc = {k: v.to(device) for k, v in enc.items()}
             out = model.generate(**enc, max_new_tokens=160, num_beams=1, do_sample=False)
             texts = tokenizer.batch_decode(out, skip_special_tokens=True)
@@ -192,21 +193,30 @@ def train(cfg: TrainConfig, log: Any = print) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     data = Path(cfg.data)
     raw = read_rows(data / "train.jsonl")
-    all_train = with_output_format(raw, cfg.output_format)
-    log(f"{len(all_train)} of {len(raw)} pairs in the {cfg.output_format} format")
     rng = random.Random(cfg.seed)
-    rng.shuffle(all_train)
+    rng.shuffle(raw)
+    lexicon: frozenset[str] | None = None
+    if cfg.abstract:
+        from models.format import build_lexicon, statement_of
+
+        fit = raw[cfg.dev_rows :]  # the dev rows' rare names stay rare, as on unseen code
+        words = build_lexicon([statement_of(r["src"]) for r in fit] + [r["tgt"] for r in fit])
+        (out / "lexicon.json").write_text(json.dumps(words, indent=0) + "\n")
+        lexicon = frozenset(words)
+        log(f"lexicon: {len(words)} lexemes kept as they are; rarer ones become placeholders")
+    all_train = prepare_rows(raw, cfg.output_format, lexicon)
+    log(f"{len(all_train)} of {len(raw)} pairs in the {cfg.output_format} format")
     dev, train_rows = all_train[: cfg.dev_rows], all_train[cfg.dev_rows :]
     t0 = time.perf_counter()
     tok_path = out / "tokenizer.json"
-    train_tokenizer([r["src"] for r in train_rows] + [r["out"] for r in train_rows], cfg.vocab_size, tok_path)
+    train_tokenizer([r["model_src"] for r in train_rows] + [r["out"] for r in train_rows], cfg.vocab_size, tok_path)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_file=str(tok_path), pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
         model_input_names=["input_ids", "attention_mask"],
     )  # fmt: skip
     log(f"tokenizer: {tokenizer.vocab_size} tokens in {time.perf_counter() - t0:.1f}s")
     encoded: list[tuple[list[int], list[int]]] = []
-    src_ids = tokenizer([r["src"] for r in train_rows])["input_ids"]
+    src_ids = tokenizer([r["model_src"] for r in train_rows])["input_ids"]
     tgt_ids = tokenizer([r["out"] for r in train_rows])["input_ids"]
     dropped = 0
     for s, t in zip(src_ids, tgt_ids, strict=True):

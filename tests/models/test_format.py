@@ -5,6 +5,9 @@ from __future__ import annotations
 from models.format import (
     EDIT_FORMAT,
     STATEMENT_FORMAT,
+    Abstracted,
+    abstract,
+    build_lexicon,
     build_prompt,
     build_target,
     context_imports,
@@ -18,9 +21,11 @@ from models.format import (
     first_logical_line_end,
     import_index,
     pieces,
+    read_answer,
     reindent,
     split_target,
     statement_of,
+    write_answer,
 )
 
 SOURCE = (
@@ -169,3 +174,44 @@ def test_output_format_switch() -> None:
     assert decode_output(EDIT_FORMAT, "f(a)", "⟦‖a→b") == "f(b)"
     prompt = build_prompt("B506", "yaml_load", "m.load", ["import yaml"], "yaml.load(f)")
     assert statement_of(prompt) == "yaml.load(f)"
+
+
+# --- abstraction of rare names and literals ----------------------------------------------------
+
+LEXICON = frozenset(["os", "chmod", "path", "0o700", "requests", "get", "timeout", "url", "30"])
+
+
+def test_rare_lexemes_become_typed_placeholders_and_come_back() -> None:
+    prompt = build_prompt("B103", "set_bad_file_permissions", "m.f", ["import os"], "os.chmod(cfg.sock, 0o771)  # why")
+    view = abstract(prompt, LEXICON)
+    assert view is not None
+    assert view.statement == "os.chmod(§v1.§v2, §n1)  §c1"
+    assert view.mapping == {"§v1": "cfg", "§v2": "sock", "§n1": "0o771", "§c1": "# why"}
+    target = "os.chmod(cfg.sock, 0o700)  # why"
+    answer = write_answer(EDIT_FORMAT, view, target)
+    assert answer == "⟦‖§n1→0o700"  # the model writes the placeholder, not the rare literal
+    assert read_answer(EDIT_FORMAT, view, answer) == target
+
+
+def test_keywords_strings_and_multiline_statements() -> None:
+    statement = "assert zz(\n    'long text', b\"x\"\n), 'msg'"
+    view = abstract(build_prompt("B101", "assert_used", "", [], statement), LEXICON)
+    assert view is not None
+    assert view.statement == "assert §v1(\n    §s1, §s2\n), §s3"  # `assert` is a keyword: never replaced
+    target = "if not zz(\n    'long text', b\"x\"\n):\n    raise AssertionError('msg')"
+    answer = write_answer(EDIT_FORMAT, view, target)
+    assert answer is not None and "zz" not in answer
+    assert read_answer(EDIT_FORMAT, view, answer) == target
+
+
+def test_unknown_placeholders_and_placeholder_chars_are_refused() -> None:
+    view = abstract(build_prompt("B103", "x", "", [], "os.chmod(p, 0o771)"), LEXICON)
+    assert view is not None
+    assert read_answer(EDIT_FORMAT, view, "⟦‖§n7→0o700") is None  # the prompt has no §n7
+    assert abstract(build_prompt("B103", "x", "", [], "os.chmod('§', 0o771)"), LEXICON) is None
+    assert abstract("B103 x @f\n>>>\nfoo()", None) == Abstracted("B103 x @f\n>>>\nfoo()", {})  # no lexicon: as is
+
+
+def test_lexicon_keeps_what_training_code_repeats() -> None:
+    texts = ["yaml.load(f)"] * 3 + ["yaml.load(rare_name)"]
+    assert build_lexicon(texts, min_count=3) == ["f", "load", "yaml"]

@@ -34,6 +34,7 @@ class StubModel:
     def __init__(self, outputs: list[tuple[str, float]], output_format: str = "statement") -> None:
         self.outputs = outputs
         self.output_format = output_format
+        self.lexicon: frozenset[str] | None = None
         self.manifest = {"name": "stub"}
         self.max_new_tokens = 160
         self.prompts: list[str] = []
@@ -112,6 +113,19 @@ def test_edit_format_outputs_are_applied_to_the_statement_then_gated() -> None:
     assert "        value = ast.literal_eval(text)  # legacy\n" in fix.new_source
     assert any("does not apply" in why for _, why in proposer.refused)
     assert any("B102" in r.reason for r in outcome.rejections)
+
+
+def test_abstracted_prompts_and_placeholder_answers() -> None:
+    """A model trained on abstracted code sees placeholders for rare names and answers with them."""
+    stub = StubModel([("#+ import ast\n⟦‖eval→ast.literal_eval", 0.7), ("⟦‖§v9→x", 0.6)], output_format="edit-v1")
+    stub.lexicon = frozenset(["value", "eval", "ast"])  # `text` is rare: the model sees a placeholder
+    proposer = OnnxProposer(model=stub, model_dir=Path("stub"), k=3)  # type: ignore[arg-type]
+    findings = scan_source("app/settings.py", SOURCE, SETTINGS).findings
+    outcome = fix_each("app/settings.py", SOURCE, findings, SETTINGS, proposers=[proposer])
+    assert stub.prompts[0].endswith(">>>\nvalue = eval(§v1)  §c1")
+    fix = outcome.fixes[findings[0].fingerprint]
+    assert "        value = ast.literal_eval(text)  # legacy\n" in fix.new_source  # names restored
+    assert any("does not apply" in why for _, why in proposer.refused)  # §v9 is not in the prompt
 
 
 def test_nothing_unproven_reaches_the_user() -> None:
