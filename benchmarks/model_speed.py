@@ -78,12 +78,16 @@ def main() -> int:
     import torch
     from transformers import AutoModelForSeq2SeqLM, PreTrainedTokenizerFast
 
+    from models.format import Abstracted, abstract
     from models.runtime import Seq2SeqOnnx
 
     torch.set_num_threads(1)
     rows = [json.loads(line) for line in (args.data / "test.jsonl").read_text().splitlines() if line.strip()]
-    prompts1 = [r["src"] for r in rows[: args.n1]]
-    prompts16 = [r["src"] for r in rows[args.n1 : args.n1 + args.n16]]
+    # What the model sees: rare names as placeholders when the artifact ships a lexicon.
+    lexicon = Seq2SeqOnnx(args.int8, providers=["CPUExecutionProvider"]).lexicon
+    views = [abstract(r["src"], lexicon) or Abstracted(r["src"], {}) for r in rows[: args.n1 + args.n16]]
+    prompts1 = [v.prompt for v in views[: args.n1]]
+    prompts16 = [v.prompt for v in views[args.n1 :]]
     tok = PreTrainedTokenizerFast.from_pretrained(str(args.checkpoint))
     pt = AutoModelForSeq2SeqLM.from_pretrained(str(args.checkpoint)).eval()
 

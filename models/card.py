@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from models.format import LEXICON_MIN_COUNT
+
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
@@ -115,6 +117,8 @@ def render(
     counts = dataset["counts"]
     total_bytes = sum(f["bytes"] for f in manifest["files"].values())
     rules = sorted({k.split(":")[-1] for k in counts if ":rule:" in k})
+    lexicon_file = artifact / "lexicon.json"
+    lexicon_size = len(json.loads(lexicon_file.read_text())) if lexicon_file.exists() else 0
     lines = [
         f"# Model card: {manifest['name']}",
         "",
@@ -138,6 +142,19 @@ def render(
         )
         + "Reading the hunks back, indentation, splicing and import placement are done deterministically "
         "(`models/format.py`, `models/proposer.py`), so the model's capacity goes to the edit, not to copying.",
+        *(
+            [
+                "",
+                f"Abstraction: names, numbers, string literals and comments of the statement and its imports that "
+                f"are not among the {lexicon_size} lexemes seen at least {LEXICON_MIN_COUNT} times in training "
+                "(`lexicon.json`) are replaced by typed placeholders (`§v1` name, `§n1` number, `§s1` string, `§c1` "
+                "comment) before the model sees them, and restored in its answer; an answer naming a placeholder the "
+                "prompt lacks is refused. A small model trained from scratch copies rare tokens badly; it copies "
+                "`§v1` well.",
+            ]
+            if lexicon_size
+            else []
+        ),
         "",
         "## Data",
         "",
@@ -203,12 +220,14 @@ def render(
         "",
         "## Limits",
         "",
-        "- Trained from scratch in well under an hour on 2 shared CPU cores: it is narrow. It knows only the rules "
-        "and shapes of its synthetic data; on unfamiliar code it tends to reproduce training templates instead of "
-        "the statement's own names, and the faithfulness filter then keeps those drafts from the gate.",
-        "- The data's vulnerable calls are placed into real statements, but the combination is synthetic; the real-"
-        "code rescue rate above is the honest measure of usefulness. It works on the shapes it was trained on "
-        "(see tests/models/test_shipped_model.py) and is not yet useful on real leftovers.",
+        "- Trained from scratch in under an hour on 2 CPU cores: it is narrow. It knows only the rules and shapes "
+        "of its synthetic data (the statement kinds per rule are shipped in `edit_vocab.json`, and drafts for other "
+        "kinds are refused before the gate).",
+        "- The data's vulnerable calls are placed into real statements, but the combination is synthetic; held-out "
+        "exact match measures the learned edits, the real-code rescue rate measures usefulness. A draft that "
+        "passes the gate can still be wrong in ways bandit cannot see (a return value used differently, a shell "
+        "pipeline split into argv): model fixes are always `review` fixes, and the learned fixer is off unless a "
+        "repository sets `model = true`.",
         "- It sees one statement, its imports and the scope's name, nothing else: proven candidates are still "
         '`review` fixes (e.g. `ast.literal_eval` accepts only literals, a `filter="data"` may reject archives '
         "that worked before).",

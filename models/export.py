@@ -123,7 +123,8 @@ def write_manifest(out: Path, name: str, meta: dict[str, Any]) -> dict[str, Any]
     """SHA-256 and size of every file the runtime loads, plus generation settings."""
     files = {}
     for path in sorted(out.iterdir()):
-        if path.is_file() and path.name != MANIFEST and path.suffix in {".onnx", ".json"}:
+        # metrics.json is the card's data (rewritten by models.card), not something the runtime loads.
+        if path.is_file() and path.name not in {MANIFEST, "metrics.json"} and path.suffix in {".onnx", ".json"}:
             files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest = {"format": FORMAT_VERSION, "name": name, "files": files, **meta}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")

@@ -211,6 +211,23 @@ def _output_code(output: str) -> str:
     return "\n".join([*imports, replacement])
 
 
+def statement_kind(statement: str) -> str:
+    """The kind of statement a finding sits in: its leading keyword (`if`, `return`, …), else assign or expr."""
+    word = re.match(r"[^\W\d]\w*", statement)
+    if word and (keyword.iskeyword(word.group()) or word.group() in ("match", "case", "type")):
+        try:  # soft keywords only when they start such a statement
+            if keyword.iskeyword(word.group()):
+                return word.group()
+            ast.parse(statement)
+        except SyntaxError:
+            return word.group()
+    try:
+        node = ast.parse(statement).body[0]
+    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+        return "other"
+    return "assign" if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) else "expr"
+
+
 def edit_vocabulary(pairs: list[tuple[str, str, str]]) -> dict[str, dict[str, list[str]]]:
     """Per rule, what the training fixes removed and added: (rule, statement, target) triples.
 
@@ -222,8 +239,13 @@ def edit_vocabulary(pairs: list[tuple[str, str, str]]) -> dict[str, dict[str, li
         if before is None or after is None:
             continue
         entry = vocab.setdefault(
-            rule, {k: set() for k in ("removed_names", "added_names", "added_strings", "added_numbers", "flags")}
+            rule,
+            {
+                k: set()
+                for k in ("removed_names", "added_names", "added_strings", "added_numbers", "flags", "statement_kinds")
+            },
         )
+        entry["statement_kinds"].add(statement_kind(statement))
         entry["removed_names"] |= before.names - after.names
         entry["added_names"] |= after.names - before.names
         entry["added_strings"] |= after.strings - before.strings
@@ -247,6 +269,11 @@ def faithful(rule_id: str, statement: str, output: str, vocab: dict[str, dict[st
     entry = vocab.get(rule_id)
     if entry is None:
         return f"no edit vocabulary for {rule_id}"
+    kinds = entry.get("statement_kinds")
+    kind = statement_kind(statement)
+    if kinds is not None and kind not in kinds:
+        # e.g. B105 on `if token == "struct":` (a comparison, not a secret): training never showed it.
+        return f"{rule_id} was never learned in a statement of this kind ({kind})"
     before, after = lexemes(statement), lexemes(_output_code(output))
     if before is None or after is None:
         return "does not tokenize"

@@ -41,6 +41,7 @@ from models.format import (
     reindent,
     split_target,
 )
+from models.resolve import unresolved
 from models.runtime import DEFAULT_MODEL_DIR, Seq2SeqOnnx, load
 
 Drafts = dict[str, list[tuple[Candidate, float]]]
@@ -235,6 +236,9 @@ class OnnxProposer:
                         continue
                 new_source = splice(source, site, text)
                 if new_source is None or new_source in seen or new_source == source:
+                    continue
+                if vocab is not None and (why := unresolved(source, new_source)) is not None:
+                    self.refused.append((site.finding.fingerprint, why))
                     continue
                 seen.add(new_source)
                 candidate = Candidate(

@@ -90,6 +90,7 @@ VOCAB = edit_vocabulary(
             "os.system(cmd)",
             "#+ import shlex\n#+ import subprocess\nsubprocess.run(shlex.split(cmd), check=False)",
         ),
+        ("B605", "rc = os.system(c)", "#+ import shlex\n#+ import subprocess\nrc = subprocess.run(shlex.split(c), check=False)"),
         ("B108", "p = '/tmp/x'", "#+ import tempfile\np = os.path.join(tempfile.gettempdir(), 'x')"),
     ]
 )
@@ -111,9 +112,8 @@ def test_faithful_refuses_hallucinations_the_gate_cannot_see() -> None:
         faithful("B605", "sts = os.system(command)", "subprocess.run(shlex.split(command), check=False)", VOCAB)
         == "drops sts"
     )
-    assert (
-        faithful("B605", "return os.system(c)", "subprocess.run(shlex.split(c), check=False)", VOCAB) == "drops return"
-    )
+    why = faithful("B605", "return os.system(c)", "subprocess.run(shlex.split(c), check=False)", VOCAB)
+    assert why == "B605 was never learned in a statement of this kind (return)"
     why = faithful(
         "B108", "dirs = ['/dev/shm']", "get_dir = open(os.path.join(tempfile.gettempdir(), 'x'), 'w')", VOCAB
     )

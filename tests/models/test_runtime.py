@@ -89,7 +89,9 @@ def test_io_binding_loop_matches_the_plain_loop(model: Seq2SeqOnnx) -> None:
     plain = model._greedy(PROMPTS, 48)
     bound = model._greedy_bound(PROMPTS, 48)
     assert [h.text for h in plain] == [h.text for h in bound]
-    assert np.allclose([h.logprob for h in plain], [h.logprob for h in bound], atol=1e-3)
+    # int8 dynamic quantisation scales activations per tensor, i.e. over the rows in the batch; the CPU
+    # loop drops finished rows, the device loop keeps them, so scores may differ in the second decimal.
+    assert np.allclose([h.logprob for h in plain], [h.logprob for h in bound], rtol=0.02, atol=0.05)
 
 
 @needs_runtime
