@@ -169,7 +169,9 @@ class OnnxProposer:
         self.max_batch = max_batch
         self.min_score = min_score
         self.filter_edits = filter_edits  # off only to measure what the filter keeps from the gate
-        self.name = f"model:{self.model_dir.name}"
+        # The manifest's name when the model is at hand (it is what the card and the App show).
+        label = model.manifest.get("name", self.model_dir.name) if model is not None else self.model_dir.name
+        self.name = f"model:{label}"
         self.fixer = ModelFixer(self.name)
         self.refused: list[tuple[str, str]] = []  # (fingerprint, why) for outputs the filter kept from the gate
 
