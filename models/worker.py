@@ -55,8 +55,6 @@ def propose_batch(payload: dict[str, Any], model_dir: str | Path | None = None) 
     directory = model_dir or os.environ.get("MENDBOT_MODEL_DIR") or DEFAULT_MODEL_DIR
     model = load(directory)
     proposer = OnnxProposer(model=model, model_dir=directory, k=int(payload.get("k", 3)))
-    proposer.name = f"model:{model.manifest.get('name', Path(directory).name)}"
-    proposer.fixer = ModelFixer(proposer.name)
     files = [(f["path"], f["source"], [Finding.from_dict(d) for d in f["findings"]]) for f in payload["files"]]
     drafts = proposer.propose_files(files)
     return {
