@@ -63,8 +63,12 @@ def fix_each(
     settings: ScanSettings,
     proposers: Sequence[Proposer] = (),
     fixable: Callable[[Finding], bool] = lambda f: True,
+    combine: bool = True,
 ) -> FixOutcome:
-    """Prove at most one fix per finding, each against the unmodified file."""
+    """Prove at most one fix per finding, each against the unmodified file.
+
+    `combine=False` leaves overlapping fixes uncombined, for a caller that will add
+    model fixes later (`add_model_fixes`) and then call `combine_overlapping` once."""
     outcome = FixOutcome()
     targets = [f for f in findings if fixable(f)]
     if not targets:
@@ -93,7 +97,23 @@ def fix_each(
                 break
             except Rejected as exc:
                 outcome.rejections.append(Rejection(finding, fixer.name, str(exc)))
-    remaining = [f for f in targets if f.fingerprint not in outcome.fixes and model_may_fix(f)]
+    add_model_fixes(path, source, findings, settings, outcome, proposers, fixable)
+    if combine:
+        combine_overlapping(path, source, list(findings), outcome, settings)
+    return outcome
+
+
+def add_model_fixes(
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    settings: ScanSettings,
+    outcome: FixOutcome,
+    proposers: Sequence[Proposer],
+    fixable: Callable[[Finding], bool] = lambda f: True,
+) -> None:
+    """Ask the proposers about the findings no fix was proven for yet; prove their candidates into `outcome`."""
+    remaining = [f for f in findings if fixable(f) and f.fingerprint not in outcome.fixes and model_may_fix(f)]
     for proposer in proposers:
         if not remaining:
             break
@@ -108,15 +128,13 @@ def fix_each(
                 except Rejected as exc:
                     outcome.rejections.append(Rejection(finding, proposer.name, str(exc)))
         remaining = [f for f in remaining if f.fingerprint not in outcome.fixes]
-    _combine_overlapping(path, source, list(findings), outcome, settings)
-    return outcome
 
 
 def _member_of(prints: set[str]) -> Callable[[Finding], bool]:
     return lambda finding: finding.fingerprint in prints
 
 
-def _combine_overlapping(
+def combine_overlapping(
     path: str, source: str, findings: list[Finding], outcome: FixOutcome, settings: ScanSettings
 ) -> None:
     """Fixes proven alone but editing the same lines cannot all be committed as

@@ -28,7 +28,14 @@ from github import GithubException
 from bot import config as mendbot_config
 from bot.config import ConfigError, MendbotConfig
 from bot.diffscope import ChangedFile, keep, parse_patch_field
-from bot.engine import Proposer, fix_each, model_may_fix
+from bot.engine import (
+    FixOutcome,
+    Proposer,
+    add_model_fixes,
+    combine_overlapping,
+    fix_each,
+    model_may_fix,
+)
 from bot.findings import FileReport, Finding, Skipped
 from bot.github_client import GitHubClient
 from bot.review import (
@@ -105,6 +112,7 @@ def collect_files(
     """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes.
 
     `model_batch` is asked only when `config.model` is on (the base branch's config)."""
+    model_on = model_batch is not None and config.model
     out = []
     for entry in gh.pull_files(pr):
         path = entry.filename
@@ -125,11 +133,13 @@ def collect_files(
             report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
             source = decode_source(raw)  # scan_source decoded it the same way, so this cannot fail
             if report.findings:
-                outcome = fix_each(path, source, report.findings, settings, proposers)
+                # With a model phase to come, overlapping fixes are combined once, after it.
+                outcome = fix_each(path, source, report.findings, settings, proposers, combine=not model_on)
                 report.fixes, report.rejections = outcome.fixes, outcome.rejections
         out.append(ReviewFile(path, changed, source, report))
-    if model_batch is not None and config.model:
-        ask_model(out, settings, model_batch, proposers)
+    if model_on:
+        assert model_batch is not None
+        ask_model(out, settings, model_batch)
     return out
 
 
@@ -139,30 +149,28 @@ def leftovers(item: ReviewFile) -> list[Finding]:
     return [f for f in report.findings if f.fingerprint not in report.fixes and model_may_fix(f)]
 
 
-def ask_model(
-    files: list[ReviewFile], settings: ScanSettings, model_batch: ModelBatch, proposers: Sequence[Proposer] = ()
-) -> None:
-    """Phase 2: one batch for the whole pull request, then each file with leftovers is proven again
-    with the batch's proposer. The new outcome replaces the phase-1 one for that file: it contains the
-    same (deterministic) codemod fixes, and fixes that overlap across the phases are combined by the engine."""
+def ask_model(files: list[ReviewFile], settings: ScanSettings, model_batch: ModelBatch) -> None:
+    """Phase 2: one batch for the whole pull request; its candidates are proven into each file's
+    phase-1 outcome (the codemod fixes are not proven again), then overlapping fixes are combined.
+    A hook that fails or returns None leaves the codemod fixes, combined as usual."""
     asked = [(item, found) for item in files if item.source is not None and (found := leftovers(item))]
-    if not asked:
-        return
-    try:
-        proposer = model_batch([(item.path, item.source or "", found) for item, found in asked])
-    except Exception:  # the hook should not raise; if it does, the review still goes out codemod-only
-        log.exception("model batch failed; reviewing with the codemods only")
-        return
-    if proposer is None:
-        return
-    for item, _ in asked:
-        assert item.source is not None
+    proposer: Proposer | None = None
+    if asked:
         try:
-            outcome = fix_each(item.path, item.source, item.report.findings, settings, [*proposers, proposer])
-        except Exception:  # a proposer bug must not sink the review: keep the phase-1 result
-            log.exception("model phase failed for %s; keeping the codemod fixes", item.path)
+            proposer = model_batch([(item.path, item.source or "", found) for item, found in asked])
+        except Exception:  # the hook should not raise; if it does, the review still goes out codemod-only
+            log.exception("model batch failed; reviewing with the codemods only")
+    asked_paths = {item.path for item, _ in asked}
+    for item in files:
+        if item.source is None or not item.report.findings:
             continue
-        item.report.fixes, item.report.rejections = outcome.fixes, outcome.rejections
+        outcome = FixOutcome(item.report.fixes, item.report.rejections)
+        if proposer is not None and item.path in asked_paths:
+            try:
+                add_model_fixes(item.path, item.source, item.report.findings, settings, outcome, [proposer])
+            except Exception:  # a proposer bug must not sink the review: keep what was proven
+                log.exception("model phase failed for %s; keeping the codemod fixes", item.path)
+        combine_overlapping(item.path, item.source, item.report.findings, outcome, settings)
 
 
 def _ours(body: str | None) -> bool:
