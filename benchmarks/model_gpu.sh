@@ -51,9 +51,9 @@ data = Path(".work/data/test.jsonl")
 if data.exists():
     prompts = [json.loads(l)["src"] for l in data.read_text().splitlines()[:320]]
 # The model's view of each prompt (placeholders for rare names, when it was trained on abstracted code).
-from models.format import Abstracted, abstract
+from models.format import model_view
 lexicon = Seq2SeqOnnx(dirs["int8"], providers=["CPUExecutionProvider"]).lexicon
-prompts = [(abstract(p, lexicon) or Abstracted(p, {})).prompt for p in prompts]
+prompts = [model_view(p, lexicon).prompt for p in prompts]
 ok = True
 for label, path in dirs.items():
     entry = {}

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.engine import fix_each
 from bot.scan import ScanSettings, scan_source
 from models.dataset import default_roots, split_of
-from models.format import Abstracted, abstract, read_answer
+from models.format import Abstracted, model_view, read_answer
 from models.proposer import OnnxProposer
 from models.runtime import DEFAULT_MODEL_DIR, Seq2SeqOnnx
 
@@ -40,7 +40,7 @@ def exact_match(model: Seq2SeqOnnx, rows: list[dict[str, Any]], beams: int, batc
     t0 = time.perf_counter()
     for i in range(0, len(rows), batch):
         part = rows[i : i + batch]
-        views = [abstract(r["src"], model.lexicon) or Abstracted(r["src"], {}) for r in part]
+        views = [model_view(r["src"], model.lexicon) for r in part]
         prompts = [v.prompt for v in views]
         greedy = model.generate(prompts)
         beam = model.generate(prompts, num_beams=beams, num_return=beams) if beams > 1 else greedy

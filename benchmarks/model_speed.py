@@ -78,14 +78,14 @@ def main() -> int:
     import torch
     from transformers import AutoModelForSeq2SeqLM, PreTrainedTokenizerFast
 
-    from models.format import Abstracted, abstract
+    from models.format import model_view
     from models.runtime import Seq2SeqOnnx
 
     torch.set_num_threads(1)
     rows = [json.loads(line) for line in (args.data / "test.jsonl").read_text().splitlines() if line.strip()]
     # What the model sees: rare names as placeholders when the artifact ships a lexicon.
     lexicon = Seq2SeqOnnx(args.int8, providers=["CPUExecutionProvider"]).lexicon
-    views = [abstract(r["src"], lexicon) or Abstracted(r["src"], {}) for r in rows[: args.n1 + args.n16]]
+    views = [model_view(r["src"], lexicon) for r in rows[: args.n1 + args.n16]]
     prompts1 = [v.prompt for v in views[: args.n1]]
     prompts16 = [v.prompt for v in views[args.n1 :]]
     tok = PreTrainedTokenizerFast.from_pretrained(str(args.checkpoint))

@@ -141,9 +141,9 @@ def run_model_command(args: argparse.Namespace) -> int:
             return 0
         if command == "propose":
             prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-            from models.format import Abstracted, abstract, read_answer
+            from models.format import model_view, read_answer
 
-            view = abstract(prompt, model.lexicon) or Abstracted(prompt, {})
+            view = model_view(prompt, model.lexicon)
             if view.mapping:
                 print(f"--- the model sees\n{view.prompt}")
             for hyp in model.generate([view.prompt], num_beams=args.k, num_return=args.k)[0]:

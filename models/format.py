@@ -527,6 +527,12 @@ def abstract(prompt: str, lexicon: frozenset[str] | None) -> Abstracted | None:
     return Abstracted(head + sep + abstracted + marked + _substitute(statement, placeholder), mapping)
 
 
+def model_view(prompt: str, lexicon: frozenset[str] | None) -> Abstracted:
+    """The prompt as the model sees it, or unchanged when it cannot be abstracted (benchmarks, debugging;
+    the proposer skips such prompts instead)."""
+    return abstract(prompt, lexicon) or Abstracted(prompt, {})
+
+
 def write_answer(output_format: str, abstracted: Abstracted, target: str) -> str | None:
     """The training output for a statement-format target, in the model's view (abstracted, formatted)."""
     out = encode_output(output_format, abstracted.statement, abstracted.apply(target))
