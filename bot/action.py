@@ -494,7 +494,7 @@ class ActionRun:
         config, files = prepare_review(gh, repo, pr, event.head_sha, proposers, self.overrides())
         findings = [f for item in files for f in item.report.findings]
         conclusion = conclusion_for(findings, config.fail_on, any(item.report.skipped for item in files))
-        composed = compose_review(files, event.head_sha, set(), 0, config.inline_min_severity)
+        composed = compose_review(files, event.head_sha, set(), 0, config.inline_min_severity, config.rules)
         summary = compose_summary(files, event.head_sha, [], composed.overflow, conclusion, config.fail_on)
         summary = summary.replace("more finding(s), not commented inline", "finding(s), shown as annotations")
         self.emit(

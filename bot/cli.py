@@ -51,6 +51,16 @@ def _add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     action.add_argument("--diff", action="store_true", help="print a unified diff of all proven fixes")
     action.add_argument("--fix", action="store_true", help="apply all proven fixes (atomically per file)")
     action.add_argument("--findings-only", action="store_true", help="report findings; do not look for fixes")
+    p.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="--fix/--diff also apply `review` fixes (default: `safe` fixes only, as ruff)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="REPORT",
+        help="a mendbot JSON report (`--format json -o FILE`): findings already in it are not reported",
+    )
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--changed-since", metavar="REF", help="only findings in changes since the merge base with REF")
     scope.add_argument("--diff-input", metavar="FILE", help="only findings in this unified diff ('-' = stdin)")
@@ -155,6 +165,17 @@ def _proposers(args: argparse.Namespace, config: MendbotConfig) -> list[Any]:
         raise UsageError(f"--model: {exc}") from None
 
 
+def _baseline(args: argparse.Namespace, root: Path) -> Any:
+    if not args.baseline:
+        return None
+    from bot.baseline import Baseline, BaselineError
+
+    try:
+        return Baseline.load(args.baseline, root)
+    except BaselineError as exc:
+        raise UsageError(f"--baseline: {exc}") from None
+
+
 def run_scan(args: argparse.Namespace) -> int:
     from bot.scanrun import ScanRequest, execute
 
@@ -177,6 +198,8 @@ def run_scan(args: argparse.Namespace) -> int:
         mode="fix" if args.fix else "diff" if args.diff else "findings" if args.findings_only else "review",
         progress=not args.no_progress and args.format == "text" and sys.stderr.isatty(),
         proposers=_proposers(args, config),
+        unsafe_fixes=args.unsafe_fixes,
+        baseline=_baseline(args, root),
     )
     result = execute(request)
     if result.missing:
@@ -190,7 +213,12 @@ def run_scan(args: argparse.Namespace) -> int:
     failing = fail_on_level = None
     if args.fail_on != "never":
         fail_on_level = config.fail_on
-        failing = any(f.severity >= fail_on_level for r in result.reports for f in r.findings)
+        # After --fix, a finding whose fix was applied no longer counts.
+        failing = any(
+            f.severity >= fail_on_level and not (args.fix and f.fingerprint in r.fixes)
+            for r in result.reports
+            for f in r.findings
+        )
     unscanned = any(r.skipped is not None for r in result.reports) and not args.allow_unscanned
     return EXIT_FINDINGS if failing or unscanned else EXIT_OK
 
@@ -215,7 +243,7 @@ def _emit(
         out.write(result.combined_diff)  # type: ignore[attr-defined]
         return
     if args.format == "json":
-        json.dump(to_json(result.reports, config.fail_on), out, indent=2)  # type: ignore[arg-type]
+        json.dump(to_json(result.reports, config.fail_on, config.rules), out, indent=2)  # type: ignore[arg-type]
         out.write("\n")  # type: ignore[attr-defined]
     elif args.format == "sarif":
         json.dump(to_sarif(result.reports, result.sources), out, indent=2)  # type: ignore[arg-type]

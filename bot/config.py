@@ -7,6 +7,7 @@ from the PR's *base* branch so a pull request cannot switch its own checks off.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import tomllib
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot import decisions as project_decisions
 from bot.findings import Level
-from bot.scan import DEFAULT_MAX_BYTES, ScanSettings
+from bot.policy import Placement
+from bot.scan import DEFAULT_MAX_BYTES, ScanSettings, known_rule_ids, unknown_rule_ids
 
 
 class FilterMode(enum.StrEnum):
@@ -57,6 +60,7 @@ class MendbotConfig(BaseSettings):
     ignore: list[str] = Field(default_factory=list, description="never these bandit ids")
     exclude: list[str] = Field(default_factory=list, description="extra path globs to skip")
     default_excludes: bool = Field(True, description="skip VCS, virtualenv and build folders")
+    respect_gitignore: bool = Field(True, description="skip what the project's .gitignore files ignore")
     max_file_bytes: int = Field(DEFAULT_MAX_BYTES, description="files above this size are not scanned")
     skip_asserts_in_tests: bool = Field(True, description="drop B101 in test files")
     ignore_nosec: bool = False
@@ -68,6 +72,12 @@ class MendbotConfig(BaseSettings):
     inline_min_severity: Level = Field(
         Level.MEDIUM, description="findings below this get an inline comment only with a proven fix"
     )
+    rules: dict[str, Placement] = Field(
+        default_factory=dict,
+        description='per-rule placement: {"B603": "inline", "B101": "off", "B311": "summary"}',
+    )
+    honour_noqa: bool = Field(True, description="`# noqa` / `# noqa: S…` comments suppress findings, as in ruff")
+    context_rules: bool = Field(True, description="dismiss deliberate shapes (type-narrowing asserts, masks, …)")
     model: bool = Field(False, description="ask the learned fixer for candidates where codemods decline")
     review_drafts: bool = False
     jobs: int = Field(0, description="scan processes (0 = one per core)")
@@ -86,6 +96,21 @@ class MendbotConfig(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("select", "ignore")
+    @classmethod
+    def _known_ids(cls, value: list[str]) -> list[str]:
+        ids = [v.strip().upper() for v in value]
+        _require_known(ids)
+        return ids
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rule_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            value = {str(k).strip().upper(): v for k, v in value.items()}
+            _require_known(value)
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -99,16 +124,38 @@ class MendbotConfig(BaseSettings):
         # defaults by `load`), so files are merged in `load` rather than as a source here.
         return (init_settings, env_settings)
 
-    def scan_settings(self, root: Path | None = None) -> ScanSettings:
+    def scan_settings(
+        self, root: Path | None = None, decisions: project_decisions.ProjectDecisions | None = None
+    ) -> ScanSettings:
+        """What the scanner needs; the project's own decisions are read from `root` unless given
+        (the App passes those it read from the base branch)."""
+        bandit_config = self.bandit_config or (find_bandit_config(root) if root else None)
+        if decisions is None:
+            decisions = (
+                project_decisions.from_root(root, bandit_config) if root else project_decisions.ProjectDecisions()
+            )
+        if not self.honour_noqa:
+            decisions = dataclasses.replace(decisions, honour_noqa=False)
         return ScanSettings(
             select=tuple(self.select),
             ignore=tuple(self.ignore),
             severity=self.severity,
             confidence=self.confidence,
-            bandit_config=self.bandit_config or (find_bandit_config(root) if root else None),
+            bandit_config=bandit_config,
             ignore_nosec=self.ignore_nosec,
             max_bytes=self.max_file_bytes,
             skip_asserts_in_tests=self.skip_asserts_in_tests,
+            decisions=decisions,
+            root=str(root.resolve()) if root else None,
+            context_rules=self.context_rules,
+        )
+
+
+def _require_known(ids: Any) -> None:
+    unknown = unknown_rule_ids(ids)
+    if unknown:
+        raise ValueError(
+            f"unknown bandit id(s) {', '.join(unknown)}; valid ids: {', '.join(sorted(known_rule_ids()))}"
         )
 
 

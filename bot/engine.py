@@ -177,6 +177,7 @@ def fix_all(
     proposers: Sequence[Proposer] = (),
     fixable: Callable[[Finding], bool] = lambda f: True,
     max_steps: int = 200,
+    accept: Callable[[Fix], bool] = lambda fx: True,
 ) -> tuple[str, list[Fix]]:
     """Apply proven fixes one at a time; every step is gated against the current text.
 
@@ -196,7 +197,7 @@ def fix_all(
         done.add(target.fingerprint)
         outcome = fix_each(path, current, current_findings, settings, proposers, target.__eq__)
         fix = outcome.fixes.get(target.fingerprint)
-        if fix is None:
+        if fix is None or not accept(fix):
             continue
         applied.append(fix)
         previous = current_findings

@@ -168,6 +168,35 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True)
+class Dismissal:
+    """A finding bandit reports that mendbot will not raise, and why.
+
+    `kind` says who decided: `noqa` / `config` (the project, in its ruff, flake8 or
+    bandit configuration or a `# noqa` comment), `context` (a context rule: e.g. a
+    type-narrowing `assert`), `policy` (the rule is `off` in `[tool.mendbot.rules]`),
+    `baseline` (already present in the adopted baseline). Kept so that counts and
+    `--statistics` can say what was left out; never posted.
+    """
+
+    finding: Finding
+    kind: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.finding.rule_id,
+            "line": self.finding.line,
+            "fingerprint": self.finding.fingerprint,
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Dismissal:
+        return cls(Finding.from_dict(data["finding"]), data["kind"], data["reason"])
+
+
 @dataclass
 class FileReport:
     """Everything mendbot learned about one file."""
@@ -175,5 +204,6 @@ class FileReport:
     path: str
     findings: list[Finding] = field(default_factory=list)
     skipped: Skipped | None = None
+    dismissed: list[Dismissal] = field(default_factory=list)
     fixes: dict[str, Fix] = field(default_factory=dict)  # fingerprint -> proven fix
     rejections: list[Rejection] = field(default_factory=list)

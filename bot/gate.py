@@ -7,7 +7,16 @@ Proof, in order (the first failure is recorded as the rejection reason):
 3. bandit re-scan: the target finding is gone (or lowered to LOW from a higher
    severity), and no new finding of equal or higher severity appeared (bandit's
    informational audit markers on the new code are allowed below HIGH);
-4. applying the fixer again changes nothing.
+4. behaviour (`bot.behaviour`, `bot.signatures`): every call it adds or changes fits the
+   callee's signature (standard library and known typed packages), and adds no keyword
+   that a `**kwargs` in the same call may already carry; it adds no exception at import
+   (a required environment variable read by module-level code); it does not swap a hash
+   algorithm whose digest may be a stored name or key; every comment of the edited lines
+   survives on its line;
+5. applying the fixer again changes nothing;
+6. lint (`bot.lintdelta`): under the project's own ruff configuration (plus unused and
+   misplaced imports, import order and stale `# noqa`), the new file has no diagnostic
+   the old one did not.
 Nothing unproven is ever emitted.
 """
 
@@ -22,9 +31,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from bot import behaviour, lintdelta
 from bot.findings import Finding, Fix, FixConfidence, Level
 from bot.fixers.base import Candidate, propose
 from bot.scan import ScanSettings, scan_source
+from bot.signatures import call_problems
 
 # Bandit's audit markers: they flag a construct for a look, not a risk the fix added
 # (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
@@ -259,6 +270,30 @@ def _check_rescan(
     return report.findings
 
 
+def _check_behaviour(source: str, new: str, confined: Confinement, span: tuple[int, int]) -> None:
+    old_span = (confined.edit_start, confined.edit_end)
+    problem = (
+        call_problems(source, new, span)
+        or behaviour.import_time_failure(source, new, span)
+        or behaviour.digest_identity_change(source, new, old_span, span)
+        or behaviour.comment_problem(
+            source.splitlines()[confined.edit_start - 1 : confined.edit_end], confined.replacement.splitlines()
+        )
+    )
+    if problem:
+        raise Rejected(problem)
+
+
+def _check_lint(path: str, source: str, new: str, settings: ScanSettings) -> None:
+    context = lintdelta.LintContext(root=settings.root, config_files=settings.lint_files)
+    try:
+        added = lintdelta.new_lint_errors(source, new, settings.rel_path(path), context)
+    except lintdelta.LintUnavailable as exc:
+        raise Rejected(f"cannot check lint: {exc}") from None
+    if added:
+        raise Rejected(f"adds lint errors under the project's configuration: {'; '.join(added[:3])}")
+
+
 def _check_idempotent(
     candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]
 ) -> None:
@@ -289,9 +324,11 @@ def prove(
     confined = _check_confined(source, new, candidate.statement_lines)
     span = (confined.new_start, max(confined.new_end, confined.new_start))
     _check_names(source, new, span)
+    _check_behaviour(source, new, confined, span)
     old_span = (confined.edit_start, confined.edit_end)
     new_findings = _check_rescan(path, findings, new, target, settings, span, old_span)
     _check_idempotent(candidate, path, new_findings, target, span)
+    _check_lint(path, source, new, settings)
     return Fix(
         finding=target,
         fixer=candidate.fixer.name,
@@ -327,6 +364,7 @@ def prove_combined(
     lines = (min(p.edit_start for p in parts), max(p.edit_end for p in parts))
     confined = _check_confined(source, new_source, lines)
     span = (confined.new_start, max(confined.new_end, confined.new_start))
+    _check_behaviour(source, new_source, confined, span)
     old_span = (confined.edit_start, confined.edit_end)
     weakest = min(parts, key=lambda p: p.finding.severity).finding
     others = [p.finding for p in parts if p.finding is not weakest]
@@ -345,6 +383,7 @@ def prove_combined(
         ]
         if still:
             raise Rejected(f"combined fix: {part.finding.rule_id} still reported")
+    _check_lint(path, source, new_source, settings)
     confidence = FixConfidence.SAFE if all(p.confidence == FixConfidence.SAFE for p in parts) else FixConfidence.REVIEW
     return Fix(
         finding=parts[0].finding,

@@ -16,6 +16,7 @@ review goes out codemod-only, never not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -26,8 +27,11 @@ from typing import Any
 from github import GithubException
 
 from bot import config as mendbot_config
-from bot.config import ConfigError, MendbotConfig
+from bot.config import DEFAULT_EXCLUDES, ConfigError, MendbotConfig
+from bot.decisions import DECISION_FILES, ProjectDecisions
+from bot.decisions import from_texts as decisions_from_texts
 from bot.diffscope import ChangedFile, keep, parse_patch_field
+from bot.discover import PathFilter
 from bot.engine import (
     FixOutcome,
     Proposer,
@@ -74,15 +78,23 @@ class ReviewOutcome:
     summary: str = ""  # the sticky summary as posted
 
 
-def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> tuple[MendbotConfig, str | None]:
-    """mendbot and bandit settings as the *base* branch has them."""
+def base_config(
+    gh: GitHubClient, repo: Any, base_sha: str, workdir: str
+) -> tuple[MendbotConfig, str | None, ProjectDecisions]:
+    """mendbot and bandit settings, and the project's own decisions (ruff, flake8, bandit
+    config files), as the *base* branch has them: a pull request cannot change its own checks."""
     files: dict[str, Any] = {}
     bandit_config = None
-    for name in (".mendbot.toml", "pyproject.toml"):
+    texts: dict[str, str] = {}
+    for name in (".mendbot.toml", *DECISION_FILES):
         raw = gh.file_at(repo, name, base_sha)
         if raw is None:
             continue
         text = raw.decode("utf-8", "replace")
+        if name in DECISION_FILES:
+            texts[name] = text
+        if name not in (".mendbot.toml", "pyproject.toml"):
+            continue
         try:
             values = mendbot_config.parse_project_config(text, name)
         except ConfigError:
@@ -93,10 +105,12 @@ def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> tup
             bandit_config = os.path.join(workdir, "pyproject.toml")
             with open(bandit_config, "w", encoding="utf-8") as handle:
                 handle.write(text)
+    bandit_text = ("pyproject.toml", texts["pyproject.toml"]) if bandit_config else None
+    decisions = decisions_from_texts(texts, bandit_text)
     try:
-        return mendbot_config.load(None, {}, files), bandit_config
+        return mendbot_config.load(None, {}, files), bandit_config, decisions
     except ConfigError:
-        return mendbot_config.load(None, {}, {}), bandit_config
+        return mendbot_config.load(None, {}, {}), bandit_config, decisions
 
 
 def collect_files(
@@ -114,9 +128,15 @@ def collect_files(
     `model_batch` is asked only when `config.model` is on (the base branch's config)."""
     model_on = model_batch is not None and config.model
     out = []
+    path_filter = PathFilter(
+        None,
+        (*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude),
+        respect_gitignore=False,
+        extra=settings.decisions.bandit_excluded,
+    )
     for entry in gh.pull_files(pr):
         path = entry.filename
-        if entry.status == "removed" or not path.endswith(".py"):
+        if entry.status == "removed" or not path.endswith(".py") or path_filter.excluded(path):
             continue
         if entry.patch:
             changed = parse_patch_field(path, entry.patch)
@@ -203,12 +223,12 @@ def prepare_review(
     """The read-only half of a review: base-branch config, changed files scanned, fixes proven
     (`model_batch`: see `collect_files`)."""
     with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
-        config, bandit_config = base_config(gh, repo, pr.base.sha, workdir)
+        config, bandit_config, decisions = base_config(gh, repo, pr.base.sha, workdir)
         if overrides:
             config = config.model_copy(update=overrides)
-        settings = config.scan_settings()
+        settings = config.scan_settings(decisions=decisions)
         if bandit_config:
-            settings = ScanSettings(**{**settings.__dict__, "bandit_config": bandit_config})
+            settings = dataclasses.replace(settings, bandit_config=bandit_config)
         files = collect_files(gh, repo, pr, head_sha, config, settings, proposers, model_batch)
     return config, files
 
@@ -235,7 +255,9 @@ def review_pull_request(
     commented: set[str] = set()
     for comment in existing:
         commented.update(fingerprints_in(comment.body))
-    composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity)
+    composed = compose_review(
+        files, head_sha, commented, config.max_comments, config.inline_min_severity, config.rules
+    )
     outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current), files=files)
     if composed.comments:
         review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])

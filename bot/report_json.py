@@ -3,17 +3,20 @@ additive changes only within a `schema_version`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot import __version__
 from bot.findings import FileReport, Level
+from bot.policy import Placement, placement
 from bot.scan import BANDIT_VERSION
 
 SCHEMA_VERSION = 1
 
 
-def to_json(reports: Sequence[FileReport], fail_on: Level) -> dict[str, Any]:
+def to_json(
+    reports: Sequence[FileReport], fail_on: Level, rules: Mapping[str, Placement] | None = None
+) -> dict[str, Any]:
     files = []
     counts = {level.name: 0 for level in (Level.LOW, Level.MEDIUM, Level.HIGH)}
     fixed = 0
@@ -30,8 +33,10 @@ def to_json(reports: Sequence[FileReport], fail_on: Level) -> dict[str, Any]:
             item["cwe_link"] = finding.cwe_link
             item["fix"] = fix.to_dict() if fix else None
             item["rejected"] = [r.reason for r in report.rejections if r.finding.fingerprint == finding.fingerprint]
+            item["placement"] = placement(finding, fix, rules or {}).value
             findings.append(item)
         entry["findings"] = findings
+        entry["dismissed"] = [d.to_dict() for d in report.dismissed]
         files.append(entry)
     failing = sum(1 for r in reports for f in r.findings if f.severity >= fail_on)
     return {
@@ -44,6 +49,7 @@ def to_json(reports: Sequence[FileReport], fail_on: Level) -> dict[str, Any]:
             "findings": sum(counts.values()),
             "by_severity": counts,
             "proven_fixes": fixed,
+            "dismissed": sum(len(r.dismissed) for r in reports),
             "fail_on": fail_on.name,
             "failing_findings": failing,
         },

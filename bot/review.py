@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.diffscope import ChangedFile
 from bot.findings import FileReport, Finding, Fix, Level
+from bot.policy import Placement, placement
 
 FP_MARKER = "<!-- mendbot:fp={} -->"
 FIXED_MARKER = "<!-- mendbot:fixed -->"
@@ -199,12 +200,14 @@ def compose_review(
     already_commented: set[str],
     max_comments: int,
     inline_min_severity: Level = Level.MEDIUM,
+    rules: Mapping[str, Placement] | None = None,
 ) -> ComposedReview:
     """Inline comments for new findings (most severe first), capped at `max_comments`.
 
-    A finding gets an inline comment when it is at least `inline_min_severity` or
-    has a proven fix; bandit's low-severity audit notes without a fix (B404,
-    B603, B607, …) go to the summary instead of cluttering the diff.
+    Where a finding is said follows `bot.policy.placement` (the repository's
+    `[tool.mendbot.rules]`, else the default: MEDIUM/HIGH at MEDIUM confidence, or
+    with a safe fix, inline; LOW and bandit's audit notes in the summary); a rule
+    set to `off` is not mentioned. `inline_min_severity` can only raise the bar.
     """
     candidates: list[tuple[ReviewFile, Finding]] = []
     all_findings: list[Finding] = []
@@ -223,7 +226,11 @@ def compose_review(
                 continue
             posted.add(id(shared))
         fixable = finding.fingerprint in item.report.fixes
-        if finding.severity < inline_min_severity and not fixable:
+        where = placement(finding, item.report.fixes.get(finding.fingerprint), rules or {})
+        if where == Placement.OFF:
+            continue
+        below_bar = finding.severity < inline_min_severity and not fixable and finding.rule_id not in (rules or {})
+        if where == Placement.SUMMARY or below_bar:
             review.overflow.append(finding)
             continue
         if len({c.fingerprint for c in review.comments if c.fingerprint}) >= max_comments:

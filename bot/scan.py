@@ -17,15 +17,16 @@ import sys
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.findings import FileReport, Finding, Level, Skipped, make_fingerprint, redact_message
+from bot import __version__
+from bot.decisions import ProjectDecisions, noqa_map
+from bot.findings import Dismissal, FileReport, Finding, Level, Skipped, make_fingerprint, redact_message
 
 BANDIT_VERSION = "1.9.4"
 DEFAULT_MAX_BYTES = 2_000_000
-TEST_PATH_PARTS = ("test_", "_test.py", "/tests/", "/test/", "conftest.py")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,21 @@ class ScanSettings:
     ignore_nosec: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
     skip_asserts_in_tests: bool = True
+    decisions: ProjectDecisions = field(default_factory=ProjectDecisions)
+    root: str | None = None  # project root: paths are matched against per-file ignores relative to it
+    context_rules: bool = True
+    # The project's lint configuration for the gate's lint delta: (file name, text) pairs, when
+    # there is no working tree to read them from (the App); the CLI lints under `root`.
+    lint_files: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def rel_path(self, path: str) -> str:
+        """`path` as the project's configuration names it (relative to the root, `/`-separated)."""
+        if self.root is None:
+            return path.replace(os.sep, "/").removeprefix("./")
+        try:
+            return os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        except ValueError:
+            return path
 
     def cache_key(self) -> str:
         config_digest = ""
@@ -56,6 +72,10 @@ class ScanSettings:
             str(self.ignore_nosec),
             str(self.max_bytes),
             str(self.skip_asserts_in_tests),
+            __version__,
+            self.decisions.digest(),
+            self.root or "",
+            str(self.context_rules),
         )
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -83,14 +103,22 @@ class _Engine:
 
 
 @lru_cache(maxsize=8)
-def _engine(select: tuple[str, ...], ignore: tuple[str, ...], config_file: str | None) -> _Engine:
+def _engine(
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_file: str | None,
+    ini_tests: tuple[str, ...] = (),
+    ini_skips: tuple[str, ...] = (),
+) -> _Engine:
+    """bandit's test set for these settings; `ini_*` are a project `.bandit` file's `tests`/`skips`
+    (bandit's CLI lets its command line, then the config file, win over them, as here)."""
     logging.getLogger("bandit").setLevel(logging.ERROR)
     from bandit.core import config as b_config
     from bandit.core import test_set as b_test_set
 
     conf = b_config.BanditConfig(config_file=config_file) if config_file else b_config.BanditConfig()
-    include = set(select) or set(conf.get_option("tests") or [])
-    exclude = set(ignore) | set(conf.get_option("skips") or [])
+    include = set(select) or set(conf.get_option("tests") or []) or set(ini_tests)
+    exclude = set(ignore) | set(conf.get_option("skips") or []) | set(ini_skips)
     profile = {"include": include, "exclude": exclude}
     return _Engine(conf, profile, b_test_set.BanditTestSet(conf, profile))
 
@@ -141,7 +169,13 @@ def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSetti
     text, skipped = precheck(path, raw, settings.max_bytes)
     if skipped is not None or text is None:
         return FileReport(path=path, skipped=skipped)
-    engine = _engine(settings.select, settings.ignore, settings.bandit_config)
+    engine = _engine(
+        settings.select,
+        settings.ignore,
+        settings.bandit_config,
+        settings.decisions.bandit_tests,
+        settings.decisions.bandit_skips,
+    )
     from bandit.core import meta_ast, metrics, node_visitor
 
     counters = metrics.Metrics()
@@ -178,7 +212,51 @@ def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSetti
     ]
     if settings.skip_asserts_in_tests and is_test_path(path):
         issues = [i for i in issues if i.test_id != "B101"]
-    return FileReport(path=path, findings=_to_findings(path, text, issues, tree))
+    findings, dismissed = project_decisions(path, text, _to_findings(path, text, issues, tree), settings)
+    if settings.context_rules and findings:
+        from bot.context import dismiss_deliberate
+
+        findings, deliberate = dismiss_deliberate(path, text, tree, findings)
+        dismissed += deliberate
+    return FileReport(path=path, findings=findings, dismissed=dismissed)
+
+
+def project_decisions(
+    path: str, text: str, findings: list[Finding], settings: ScanSettings
+) -> tuple[list[Finding], list[Dismissal]]:
+    """Drop what the project already decided: `# noqa` comments and ruff/flake8 ignores for `S…` codes."""
+    if not findings:
+        return findings, []
+    decisions = settings.decisions
+    noqa = noqa_map(text) if decisions.honour_noqa and not settings.ignore_nosec else None
+    rel = settings.rel_path(path)
+    kept: list[Finding] = []
+    dismissed: list[Dismissal] = []
+    for finding in findings:
+        reason = noqa.reason(finding.rule_id, range(finding.line, finding.end_line + 1)) if noqa else None
+        if reason is not None:
+            dismissed.append(Dismissal(finding, "noqa", reason))
+            continue
+        reason = decisions.config_reason(finding.rule_id, rel)
+        if reason is not None:
+            dismissed.append(Dismissal(finding, "config", reason))
+            continue
+        kept.append(finding)
+    return kept, dismissed
+
+
+@lru_cache(maxsize=1)
+def known_rule_ids() -> frozenset[str]:
+    """Every test id bandit knows (plugins and blacklist calls/imports), for validating config."""
+    from bandit.core import extension_loader
+
+    manager = extension_loader.MANAGER
+    return frozenset({*manager.plugins_by_id, *manager.blacklist_by_id})
+
+
+def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
+    known = known_rule_ids()
+    return sorted({i for i in ids if i not in known})
 
 
 def _run_visitor(visitor: object, path: str, raw: bytes) -> ast.Module:

@@ -10,13 +10,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.baseline import Baseline
 from bot.cache import ScanCache
 from bot.config import MendbotConfig
 from bot.diffscope import ChangedFile, keep
-from bot.discover import discover
+from bot.discover import PathFilter, discover
 from bot.engine import Proposer, fix_all, fix_each
-from bot.findings import FileReport, Finding, Fix, Rejection
+from bot.findings import Dismissal, FileReport, Finding, Fix, FixConfidence, Rejection
 from bot.gate import unified_diff
+from bot.policy import Placement
 from bot.scan import ScanSettings, precheck, read_file, scan_many, source_encoding
 
 
@@ -30,6 +32,8 @@ class ScanRequest:
     mode: str = "review"  # review | findings | diff | fix
     progress: bool = False
     proposers: Sequence[Proposer] = ()
+    unsafe_fixes: bool = False  # --fix/--diff apply `review` fixes too (ruff's --unsafe-fixes)
+    baseline: Baseline | None = None
 
 
 @dataclass
@@ -48,18 +52,22 @@ def _scope_key(path: str, root: Path) -> str:
         return path
 
 
-_Work = tuple[str, str, list[Finding], ScanSettings, Sequence[Proposer]]
+_Work = tuple[str, str, list[Finding], ScanSettings, Sequence[Proposer], bool]
 
 
 def _prove_file(args: _Work) -> tuple[dict[str, Fix], list[Rejection]]:
-    path, source, findings, settings, proposers = args
+    path, source, findings, settings, proposers, _ = args
     outcome = fix_each(path, source, findings, settings, proposers)
     return outcome.fixes, outcome.rejections
 
 
+def _safe(fix: Fix) -> bool:
+    return fix.confidence == FixConfidence.SAFE
+
+
 def _fix_file(args: _Work) -> tuple[str, list[Fix]]:
-    path, source, findings, settings, proposers = args
-    return fix_all(path, source, findings, settings, proposers)
+    path, source, findings, settings, proposers, unsafe = args
+    return fix_all(path, source, findings, settings, proposers, accept=(lambda fx: True) if unsafe else _safe)
 
 
 def _map(func, items: list, jobs: int) -> list:  # type: ignore[no-untyped-def]
@@ -93,7 +101,10 @@ def write_atomically(path: str, original: bytes, new_text: str, encoding: str) -
 def execute(request: ScanRequest) -> ScanResult:
     config = request.config
     settings = config.scan_settings(request.root)
-    found = discover(request.paths, request.excludes)
+    path_filter = PathFilter(
+        request.root, request.excludes, config.respect_gitignore, extra=settings.decisions.bandit_excluded
+    )
+    found = discover(request.paths, path_filter)
     result = ScanResult(missing=found.missing)
     files = found.files
     if request.scope is not None:
@@ -127,6 +138,12 @@ def execute(request: ScanRequest) -> ScanResult:
         if request.scope is not None and report.skipped is None:
             changed = request.scope.get(_scope_key(report.path, request.root))
             report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
+        if request.baseline is not None and report.skipped is None:
+            request.baseline.apply(report, settings.rel_path(report.path))
+        if report.skipped is None:
+            off = [f for f in report.findings if config.rules.get(f.rule_id) == Placement.OFF]
+            report.findings = [f for f in report.findings if f not in off]
+            report.dismissed += [Dismissal(f, "policy", "off in [tool.mendbot.rules]") for f in off]
         reports[report.path] = report
     ordered = [reports[p] for p in sorted(reports)]
     for report in ordered:
@@ -135,7 +152,7 @@ def execute(request: ScanRequest) -> ScanResult:
             if text is not None:
                 result.sources[report.path] = text
     work = [
-        (r.path, result.sources[r.path], r.findings, settings, request.proposers)
+        (r.path, result.sources[r.path], r.findings, settings, request.proposers, request.unsafe_fixes)
         for r in ordered
         if r.findings and r.path in result.sources
     ]

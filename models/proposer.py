@@ -4,7 +4,7 @@ For each finding no codemod fixed, the flagged statement is cut out by whole
 lines (only the header of a compound statement), dedented, and sent to the model
 with the rule id, scope and relevant imports (`models.format`). Each of the k
 beam outputs is re-indented, spliced back over exactly those lines, its requested
-imports are added by libcst's AddImportsVisitor, and the result becomes a
+imports are placed by `bot.fixers.base.tidy_imports` (as for the codemods), and the result becomes a
 `Candidate` whose `statement_lines` are those lines, so the gate's confinement
 check holds the model to the statement. `bot.engine.fix_each` then proves each
 candidate (provenance "model", with the model's score); nothing unproven reaches
@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bot.findings import Finding, FixConfidence
-from bot.fixers.base import Candidate, Edit, FixContext, Fixer, locate
+from bot.fixers.base import Candidate, Edit, FixContext, Fixer, locate, tidy_imports
 from models.format import (
     abstract,
     build_prompt,
@@ -135,20 +133,15 @@ def splice(source: str, site: Site, output: str) -> str | None:
     ending = last[len(last.rstrip("\r\n")) :] or ""
     new_block = reindent(replacement, site.indent).replace("\n", newline) + (ending or "")
     new_source = "".join(lines[: site.start - 1]) + new_block + "".join(lines[site.end :])
-    if not imports:
-        return new_source
     requests = [_import_request(line) for line in imports]
     if any(r is None for r in requests):
         return None
     try:
         module = cst.parse_module(new_source)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):
-        return None
-    context = CodemodContext()
-    for request in requests:
-        assert request is not None
-        AddImportsVisitor.add_needed_import(context, *request)
-    return AddImportsVisitor(context).transform_module(module).code
+        return None if requests else new_source  # the gate says why it does not parse
+    # The same import handling as the codemods: isort placement, unused ones removed.
+    return tidy_imports(source, module, [r for r in requests if r is not None]).code
 
 
 class OnnxProposer:

@@ -54,6 +54,7 @@ def test_json_schema(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "findings": 1,
         "by_severity": {"LOW": 0, "MEDIUM": 1, "HIGH": 0},
         "proven_fixes": 1,
+        "dismissed": 0,
         "fail_on": "MEDIUM",
         "failing_findings": 1,
     }

@@ -361,6 +361,8 @@ def test_pre_commit_hooks_run_mendbot_on_the_files_given(tmp_path: Path) -> None
     target = tmp_path / "app.py"
     target.write_text(VULNERABLE)
     env = {**os.environ, "HOME": str(tmp_path)}
+    # `--fix` exits 0 once every finding at --fail-on is fixed (pre-commit still fails the hook:
+    # it sees the file change and asks to re-stage it).
     for hook_id, expect_fixed in (("mendbot", False), ("mendbot-fix", True)):
         hook = hooks[hook_id]
         assert hook["language"] == "python" and hook["types"] == ["python"]
@@ -376,8 +378,21 @@ def test_pre_commit_hooks_run_mendbot_on_the_files_given(tmp_path: Path) -> None
             env=env,
             check=False,
         )
-        assert done.returncode == 1 and "B506" in done.stdout, done.stdout + done.stderr
+        assert done.returncode == (0 if expect_fixed else 1) and "B506" in done.stdout, done.stdout + done.stderr
         assert ("yaml.safe_load(text)" in target.read_text()) is expect_fixed
+    # A file pre-commit names explicitly is still excluded when the project excludes it.
+    target.write_text(VULNERABLE)
+    (tmp_path / "pyproject.toml").write_text('[tool.mendbot]\nexclude = ["app.py"]\n')
+    done = subprocess.run(
+        [str(VENV_BIN / "mendbot"), "scan", "--no-progress", "--no-cache", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0 and "B506" not in done.stdout, done.stdout + done.stderr
 
 
 def git(cwd: Path, *args: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.diffscope import parse_patch_field
 from bot.engine import review_file
 from bot.findings import Level
+from bot.policy import Placement
 from bot.review import (
     FIXED_MARKER,
     ReviewFile,
@@ -53,12 +54,16 @@ def test_import_outside_diff_is_explained_and_inside_is_a_second_suggestion() ->
     src = "import os\n\n\ndef run():\n    os.system('ls -l')\n"
     item = _item("b.py", src, _whole_file_patch(src))
     assert item.report.fixes, "os.system with a constant command has a proven fix"
-    main, extra = compose_review([item], "abc1234", set(), 25).comments
+    # B605 on a constant command is LOW: summary by default; this repository opts it in.
+    assert compose_review([item], "abc1234", set(), 25).comments == []
+    inline = {"B605": Placement.INLINE}
+    main, extra = compose_review([item], "abc1234", set(), 25, rules=inline).comments
     assert "subprocess.run(['ls', '-l'], check=False)" in main.body and main.line == 5
-    assert extra.line == 1 and "```suggestion\nimport os\nimport subprocess\n```" in extra.body
+    # `os` is no longer used, so the import line becomes `import subprocess`.
+    assert extra.line == 1 and "```suggestion\nimport subprocess\n```" in extra.body
     # Only the call changed in this PR: line 1 is outside the diff, so the import is explained instead.
     narrow = _item("b.py", src, "@@ -4,2 +4,2 @@\n def run():\n-    pass\n+    os.system('ls -l')\n")
-    (only,) = compose_review([narrow], "abc1234", set(), 25).comments
+    (only,) = compose_review([narrow], "abc1234", set(), 25, rules=inline).comments
     assert "`import subprocess`" in only.body and "outside the diff" in only.body
 
 
@@ -77,8 +82,24 @@ def test_low_findings_without_fix_stay_out_of_the_diff() -> None:
     item = _item("e.py", src, _whole_file_patch(src))
     review = compose_review([item], "abc1234", set(), 25)
     assert review.comments == [] and [f.rule_id for f in review.overflow] == ["B404"]
-    assert compose_review([item], "abc", set(), 25, inline_min_severity=Level.LOW).comments
+    # B404 is an audit note: even a LOW bar leaves it in the summary, unless the repository opts it in.
+    assert not compose_review([item], "abc", set(), 25, inline_min_severity=Level.LOW).comments
+    assert compose_review([item], "abc", set(), 25, rules={"B404": Placement.INLINE}).comments
+    assert not compose_review([item], "abc", set(), 25, rules={"B404": Placement.OFF}).overflow
 
+
+def test_default_policy_inline_only_where_a_maintainer_acts() -> None:
+    src = (
+        "import requests\nimport yaml\n\n\ndef f(u, s):\n    assert u\n"
+        "    requests.get(u)\n    return yaml.load(s)\n"
+    )
+    item = _item("p.py", src, _whole_file_patch(src))
+    review = compose_review([item], "abc", set(), 25)
+    inline = {c.fingerprint for c in review.comments if c.fingerprint}
+    by_rule = {f.rule_id: f.fingerprint for f in item.report.findings}
+    # B506 (MEDIUM/HIGH) inline; B113 (MEDIUM, LOW confidence) inline only because its fix is safe.
+    assert by_rule["B506"] in inline and by_rule["B113"] in inline
+    assert {f.rule_id for f in review.overflow} == {"B101"} or "B101" not in by_rule
 
 def test_anchor_rules() -> None:
     changed = parse_patch_field("f.py", "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n@@ -10,3 +10,3 @@\n x\n-y\n+Y\n z\n")

@@ -9,8 +9,12 @@ new, and it is written to read naturally (`x is None` for `assert x is not None`
 
 from __future__ import annotations
 
+import ast
+import re
+
 import libcst as cst
 
+from bot.context import ContextCase, FindingSite, context_rule
 from bot.findings import FixConfidence
 from bot.fixers.base import Case, Edit, FixContext, Fixer, m
 from bot.fixers.registry import register
@@ -110,6 +114,65 @@ def _call_with(func: cst.BaseExpression, value: cst.BaseExpression) -> cst.Call:
     return cst.Call(func=func, args=[cst.Arg(value)])
 
 
+# A truthiness assert on one of these names is a check of state or permission, not narrowing.
+_PREDICATE = re.compile(
+    r"^(is|has|can|may|should|allow|allowed|authori[sz]ed|authenticated|valid|verified|ok)(_|$)|_ok$"
+)
+_NARROWING_CALLS = frozenset({"isinstance", "issubclass", "callable"})
+
+
+def _narrows(test: ast.expr) -> bool:
+    """Whether `assert test` is written for the type checker: it narrows a type or an Optional."""
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Name):
+        return test.func.id in _NARROWING_CALLS
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is | ast.IsNot):
+        right = test.comparators[0]
+        none = isinstance(right, ast.Constant) and right.value is None
+        is_type = (
+            isinstance(test.left, ast.Call) and isinstance(test.left.func, ast.Name) and test.left.func.id == "type"
+        )
+        return none or is_type
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = test.operand
+        return isinstance(inner, ast.Call) and _narrows(inner)
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return all(_narrows(value) for value in test.values)
+    if isinstance(test, ast.Name | ast.Attribute):
+        name = test.id if isinstance(test, ast.Name) else test.attr
+        if name == "TYPE_CHECKING":
+            return True
+        return _PREDICATE.search(name.lower()) is None  # `assert self._conn` narrows Optional[Conn]
+    return False
+
+
+@context_rule(
+    "B101",
+    cases=(
+        ContextCase("def f(x):\n    assert isinstance(x, int)\n    return x + 1\n", False, "B101", note="isinstance"),
+        ContextCase("def f(self):\n    assert self._conn is not None\n", False, "B101", note="Optional narrowing"),
+        ContextCase("def f(node):\n    assert not isinstance(node, Leaf), node\n", False, "B101"),
+        ContextCase(
+            "def f(a, b):\n    assert isinstance(a, str) and b is not None\n", False, "B101", note="`and` of narrowings"
+        ),
+        ContextCase("def f(self):\n    assert self.transport\n    self.transport.write(b'')\n", False, "B101"),
+        ContextCase("def f(t):\n    assert type(t) is Token\n", False, "B101"),
+        ContextCase(
+            "def f(user):\n    assert user.is_admin, 'forbidden'\n", True, "B101", note="a permission check stays"
+        ),
+        ContextCase("def f(amount):\n    assert amount > 0\n", True, "B101", note="a value check stays"),
+        ContextCase("def f(x):\n    assert not x.closed\n", True, "B101", note="a state check stays"),
+        ContextCase("def f(x):\n    assert x is not None or fallback()\n", True, "B101"),
+    ),
+)
+def type_narrowing_assert(site: FindingSite) -> str | None:
+    """`assert isinstance(x, T)`, `assert x is not None`, `assert self._conn`: written for mypy;
+    under `-O` nothing that guards data is lost, and rewriting them breaks the narrowing."""
+    node = site.node
+    if isinstance(node, ast.Assert) and _narrows(node.test):
+        return "type-narrowing assert (for the type checker, not a runtime check)"
+    return None
+
+
 @register
 class AssertToRaise(Fixer):
     rule_ids = ("B101",)
@@ -136,10 +199,10 @@ class AssertToRaise(Fixer):
             note="comparison gets parentheses",
         ),
         Case(
-            "class Cache:\n    def get(self, key):\n        # the store must be open\n"
-            "        assert self.store is not None  # opened in __init__ — toujours\n        return self.store[key]\n",
-            "class Cache:\n    def get(self, key):\n        # the store must be open\n"
-            "        if self.store is None:  # opened in __init__ — toujours\n"
+            "class Cache:\n    def get(self, key):\n        # the key must be known\n"
+            "        assert key is not self.MISSING  # sentinel — toujours\n        return self.store[key]\n",
+            "class Cache:\n    def get(self, key):\n        # the key must be known\n"
+            "        if key is self.MISSING:  # sentinel — toujours\n"
             "            raise AssertionError\n        return self.store[key]\n",
             "B101",
             note="`is not` inverted; comments kept; no message",
@@ -181,6 +244,7 @@ class AssertToRaise(Fixer):
             "B101",
         ),
         Case("def test_sum():\n    assert sum([1, 2]) == 3\n", path="tests/test_math.py", note="test file"),
+        Case("def f(x):\n    assert isinstance(x, int)\n", note="type narrowing: not reported (context rule)"),
         Case("x = load(); assert x\n", note="two statements on one line; declined"),
         Case("if ready: assert check()\n", note="one-line compound body; declined"),
         Case("if not cond:\n    raise AssertionError(msg)\n", note="already explicit"),

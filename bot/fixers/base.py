@@ -3,8 +3,8 @@
 A fixer is a libcst transformation of the *flagged node* (or its enclosing
 statement). It sees one finding at a time, returns the replacement node or
 declines with ``None``; it never writes text by hand, and it asks for imports
-through libcst's ``AddImportsVisitor`` so that import placement and merging are
-libcst's job. The gate (``bot.gate``) then decides whether the result is a fix.
+through ``FixContext.add_import`` so that `bot.fixers.imports` places them where
+isort/ruff would (and ``remove_import_if_unused`` drops one the edit made unused). The gate (``bot.gate``) then decides whether the result is a fix.
 
 Each fixer module keeps its rule ids, explanation, references and its
 before/after ``cases`` together: the cases are both its tests and its docs.
@@ -12,6 +12,7 @@ before/after ``cases`` together: the cases are both its tests and its docs.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -19,7 +20,7 @@ from typing import ClassVar
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import (
     CodeRange,
     ImportAssignment,
@@ -31,6 +32,7 @@ from libcst.metadata import (
 )
 
 from bot.findings import Finding, FixConfidence
+from bot.fixers.imports import add_imports
 
 Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
 
@@ -70,6 +72,7 @@ class FixContext:
     flagged: cst.CSTNode
     statement: cst.CSTNode
     imports: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    removals: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def module(self) -> cst.Module:
@@ -109,6 +112,11 @@ class FixContext:
     def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
         """Request `import module` or `from module import obj` (libcst places it)."""
         self.imports.append((module, obj, asname))
+
+    def remove_import_if_unused(self, module: str, obj: str | None = None) -> None:
+        """Drop `import module` / `from module import obj` if the edit left it unused (a fix
+        must not leave an unused import behind: the project's linter would fail)."""
+        self.removals.append((module, obj))
 
     def module_imports(self, module: str) -> bool:
         """Whether the file imports `module` (or something under it) anywhere."""
@@ -247,6 +255,63 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
     return flagged, statement
 
 
+def tidy_imports(
+    old_code: str,
+    new_module: cst.Module,
+    wanted: Sequence[tuple[str, str | None, str | None]] = (),
+    removals: Sequence[tuple[str, str | None]] = (),
+) -> cst.Module:
+    """After an edit: drop the imports it made unused (and those asked for), then add the
+    wanted ones where isort/ruff would put them. Codemods and model drafts both end here."""
+    unused = [(mod, obj, None) for mod, obj in removals] + _imports_made_unused(old_code, new_module.code)
+    if unused:
+        codemod_context = CodemodContext()
+        for module_name, obj, asname in unused:
+            RemoveImportsVisitor.remove_unused_import(codemod_context, module_name, obj, asname)
+        new_module = RemoveImportsVisitor(codemod_context).transform_module(new_module)
+    if wanted:
+        new_module = add_imports(new_module, wanted)
+    return new_module
+
+
+def _imports_made_unused(old_code: str, new_code: str) -> list[tuple[str, str | None, str | None]]:
+    """Top-level imports the old file used and the edited one no longer does.
+
+    A fix that replaces `os.system(...)` by `subprocess.run(...)` must not leave `import os`
+    behind unused (the project's linter would fail on the fix); imports that were unused
+    already, or are re-exported through `__all__`, are not ours to touch."""
+    try:
+        old_tree, new_tree = ast.parse(old_code), ast.parse(new_code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+
+    def loads(tree: ast.Module) -> set[str]:
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        exported = {
+            c.value
+            for stmt in tree.body
+            if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign)
+            for c in ast.walk(stmt)
+            if isinstance(c, ast.Constant) and isinstance(c.value, str)
+        }
+        return names | exported
+
+    before, after = loads(old_tree), loads(new_tree)
+    out: list[tuple[str, str | None, str | None]] = []
+    for statement in old_tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if bound in before and bound not in after:
+                    out.append((alias.name, None, alias.asname))
+        elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+            for alias in statement.names:
+                bound = alias.asname or alias.name
+                if alias.name != "*" and bound in before and bound not in after:
+                    out.append((statement.module, alias.name, alias.asname))
+    return out
+
+
 def _size(rng: CodeRange) -> tuple[int, int]:
     return (rng.end.line - rng.start.line, rng.end.column - rng.start.column)
 
@@ -294,11 +359,7 @@ def propose(fixer: Fixer, source: str, finding: Finding, module: cst.Module | No
         return None
     stmt_range = ctx.position(statement)
     new_module = parsed.visit(_Replace(edit.old, edit.new))
-    if ctx.imports:
-        codemod_context = CodemodContext()
-        for module_name, obj, asname in ctx.imports:
-            AddImportsVisitor.add_needed_import(codemod_context, module_name, obj, asname)
-        new_module = AddImportsVisitor(codemod_context).transform_module(new_module)
+    new_module = tidy_imports(parsed.code, new_module, ctx.imports, ctx.removals)
     return Candidate(
         fixer=fixer,
         new_source=new_module.code,
@@ -318,4 +379,5 @@ __all__ = [
     "locate",
     "m",
     "propose",
+    "tidy_imports",
 ]

@@ -120,7 +120,13 @@ class BindLoopbackByDefault(Fixer):
     cases = (
         Case(
             "import uvicorn\n\nuvicorn.run(app, host='0.0.0.0', port=8000)\n",
-            "import uvicorn\nimport os\n\nuvicorn.run(app, host=os.environ.get('BIND_HOST', '127.0.0.1'), port=8000)\n",
+            (
+                "import os\n"
+                "\n"
+                "import uvicorn\n"
+                "\n"
+                "uvicorn.run(app, host=os.environ.get('BIND_HOST', '127.0.0.1'), port=8000)\n"
+            ),
             "B104",
         ),
         Case(
@@ -156,7 +162,7 @@ class BindLoopbackByDefault(Fixer):
         ),
         Case(
             "class Settings:\n    listen_address = '0.0.0.0'\n",
-            "import os\n\nclass Settings:\n    listen_address = os.environ.get('BIND_HOST', '127.0.0.1')\n",
+            ("import os\n\n\nclass Settings:\n    listen_address = os.environ.get('BIND_HOST', '127.0.0.1')\n"),
             "B104",
             note="class attribute",
         ),

@@ -101,49 +101,64 @@ class DefusedXml(Fixer):
     cases = (
         Case(
             "import xml.etree.ElementTree as ET\n\ntree = ET.parse('feed.xml')\nroot = ET.Element('r')\n",
-            "import xml.etree.ElementTree as ET\nimport defusedxml.ElementTree\n\n"
-            "tree = defusedxml.ElementTree.parse('feed.xml')\nroot = ET.Element('r')\n",
+            (
+                "import xml.etree.ElementTree as ET\n"
+                "\n"
+                "import defusedxml.ElementTree\n"
+                "\n"
+                "tree = defusedxml.ElementTree.parse('feed.xml')\n"
+                "root = ET.Element('r')\n"
+            ),
             "B314",
             note="alias import; the alias stays for building XML",
         ),
         Case(
             "from xml.dom import minidom\n\n\nclass Feed:\n    def load(self, body):\n"
             "        return minidom.parseString(\n            body,  # données reçues\n        )\n",
-            "from xml.dom import minidom\nimport defusedxml.minidom\n\n\nclass Feed:\n    def load(self, body):\n"
-            "        return defusedxml.minidom.parseString(\n            body,  # données reçues\n        )\n",
+            (
+                "import defusedxml.minidom\n"
+                "\n"
+                "\n"
+                "class Feed:\n"
+                "    def load(self, body):\n"
+                "        return defusedxml.minidom.parseString(\n"
+                "            body,  # données reçues\n"
+                "        )\n"
+            ),
             "B318",
             note="from-import of the module, method body, multi-line call with a comment",
         ),
         Case(
             "from xml.sax import parseString\n\nparseString(data, handler)\n",
-            "from xml.sax import parseString\nimport defusedxml.sax\n\ndefusedxml.sax.parseString(data, handler)\n",
+            ("import defusedxml.sax\n\ndefusedxml.sax.parseString(data, handler)\n"),
             "B317",
             note="the function itself imported",
         ),
         Case(
             "import xml.etree.cElementTree as cET\n\n"
             "for event, elem in cET.iterparse(path, events=('end',)):\n    pass\n",
-            "import xml.etree.cElementTree as cET\nimport defusedxml.ElementTree\n\n"
-            "for event, elem in defusedxml.ElementTree.iterparse(path, events=('end',)):\n    pass\n",
+            (
+                "import defusedxml.ElementTree\n"
+                "\n"
+                "for event, elem in defusedxml.ElementTree.iterparse(path, events=('end',)):\n"
+                "    pass\n"
+            ),
             "B313",
             note="cElementTree maps to defusedxml.ElementTree",
         ),
         Case(
             "import xml.dom.pulldom\n\nevents = xml.dom.pulldom.parse(stream, bufsize=1024)\n",
-            "import xml.dom.pulldom\nimport defusedxml.pulldom\n\n"
-            "events = defusedxml.pulldom.parse(stream, bufsize=1024)\n",
+            ("import defusedxml.pulldom\n\nevents = defusedxml.pulldom.parse(stream, bufsize=1024)\n"),
             "B319",
         ),
         Case(
             "from xml.sax import expatreader\n\nparser = expatreader.create_parser()\n",
-            "from xml.sax import expatreader\nimport defusedxml.expatreader\n\n"
-            "parser = defusedxml.expatreader.create_parser()\n",
+            ("import defusedxml.expatreader\n\nparser = defusedxml.expatreader.create_parser()\n"),
             "B315",
         ),
         Case(
             "from xml.dom import expatbuilder\n\ndoc = expatbuilder.parse(path, False)\n",
-            "from xml.dom import expatbuilder\nimport defusedxml.expatbuilder\n\n"
-            "doc = defusedxml.expatbuilder.parse(path, False)\n",
+            ("import defusedxml.expatbuilder\n\ndoc = defusedxml.expatbuilder.parse(path, False)\n"),
             "B316",
         ),
         Case("import defusedxml.ElementTree as ET\n\ntree = ET.parse('feed.xml')\n", note="already defusedxml"),

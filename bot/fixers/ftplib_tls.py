@@ -72,8 +72,14 @@ class FtpOverTls(Fixer):
         Case(
             "import ftplib as ftpmod\nfrom ftplib import FTP\n\n\nclass Mirror:\n    def open(self):\n"
             "        return FTP(self.host, self.user, self.pw)  # accès\n",
-            "import ftplib as ftpmod\nfrom ftplib import FTP\n\n\nclass Mirror:\n    def open(self):\n"
-            "        return ftpmod.FTP_TLS(self.host, self.user, self.pw)  # accès\n",
+            (
+                "import ftplib as ftpmod\n"
+                "\n"
+                "\n"
+                "class Mirror:\n"
+                "    def open(self):\n"
+                "        return ftpmod.FTP_TLS(self.host, self.user, self.pw)  # accès\n"
+            ),
             "B321",
             note="from-imported name, module also imported: no import edit; positional credentials",
         ),

@@ -9,10 +9,12 @@ The suspected secret is never copied into a description.
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
+from bot.context import ContextCase, FindingSite, context_rule
 from bot.findings import FixConfidence
 from bot.fixers.base import Case, Edit, FixContext, Fixer
 from bot.fixers.registry import register
@@ -97,7 +99,7 @@ def environ(var: str, like: cst.SimpleString) -> cst.Subscript:
 def _replacement(name: str, node: cst.BaseExpression) -> tuple[str, cst.Subscript] | None:
     value = secret_literal(node)
     var = env_var_name(name)
-    if value is None or var is None or looks_like_label(name, value):
+    if value is None or var is None or not plausible_secret(name, value):
         return None
     assert isinstance(node, cst.SimpleString)
     return var, environ(var, node)
@@ -124,6 +126,123 @@ def _docstring_count(body: cst.IndentedBlock) -> int:
     return 0
 
 
+# Values that stand in for a secret: placeholders, documented public defaults, redaction marks.
+_STAND_INS = frozenset(
+    {
+        "changeme", "change_me", "changeit", "redacted", "hidden", "secret", "password", "passwd", "token",
+        "guest", "anonymous", "anon", "example", "sample", "dummy", "placeholder", "xxx", "todo", "fixme",
+        "your_password", "your-password", "yourpassword", "mypassword", "notset", "not_set",
+    }
+)  # fmt: skip
+_MASK_CHARS = frozenset("*xX#•.-_?:")
+
+
+def plausible_secret(name: str, value: str) -> bool:
+    """Whether a literal given to a secret-looking name could be a real credential.
+
+    Not: a label (`looks_like_label`), a mask (`":****"`, `"xxxx"`), a placeholder or a
+    documented public default (`"changeme"`, `"guest"`), an ALL_CAPS marker
+    (`"NOT_LOGGING_PASSWORD"`), or a short / low-variety string (`"abc"`, `"aaaaaa"`).
+    """
+    text = value.strip()
+    if looks_like_label(name, value) or text.lower() in _STAND_INS:
+        return False
+    if sum(c in _MASK_CHARS for c in text) * 2 >= len(text):
+        return False
+    if re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*", text) and "_" in text:
+        return False
+    return len(text) >= 6 and len(set(text)) >= 4
+
+
+def _assigned_name(site: FindingSite, node: ast.AST) -> str | None:
+    parent = site.parent(node)
+    if isinstance(parent, ast.Subscript) and parent.slice is node and isinstance(node, ast.Constant):
+        return str(node.value)  # `result["password"] = ...`: bandit points at the key
+    targets: list[ast.expr] = []
+    if isinstance(parent, ast.Assign):
+        targets = list(parent.targets)
+    elif isinstance(parent, ast.AnnAssign):
+        targets = [parent.target]
+    elif isinstance(parent, ast.Compare):
+        targets = [parent.left, *parent.comparators]
+    elif isinstance(parent, ast.Dict):
+        for key, value in zip(parent.keys, parent.values, strict=True):
+            if value is node and isinstance(key, ast.Constant) and isinstance(key.value, str):
+                return key.value
+    for target in targets:
+        if isinstance(target, ast.Name):
+            return target.id
+        if isinstance(target, ast.Attribute):
+            return target.attr
+        if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+            return str(target.slice.value)
+    return None
+
+
+def _literals(site: FindingSite) -> list[tuple[str, str]]:
+    """(name, value) pairs of the string literals the finding is about."""
+    rule = site.finding.rule_id
+    node = site.node_of({"B105": ast.Constant, "B106": ast.Call}.get(rule, ast.FunctionDef)) or site.node
+    if rule == "B105" and isinstance(node, ast.Constant) and isinstance(node.value, str):
+        parent = site.parent(node)
+        if isinstance(parent, ast.Subscript) and parent.slice is node:
+            assign = site.parent(parent)
+            value = assign.value if isinstance(assign, ast.Assign) else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return [(node.value, value.value)]
+            return []
+        name = _assigned_name(site, node)
+        return [(name, node.value)] if name else []
+    if rule == "B106" and isinstance(node, ast.Call):
+        return [
+            (kw.arg, kw.value.value)
+            for kw in node.keywords
+            if kw.arg
+            and _CANDIDATE.search(kw.arg)
+            and isinstance(kw.value, ast.Constant)
+            and isinstance(kw.value.value, str)
+        ]
+    if rule == "B107" and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        return [
+            (arg.arg, default.value)
+            for arg, default in pairs
+            if _CANDIDATE.search(arg.arg) and isinstance(default, ast.Constant) and isinstance(default.value, str)
+        ]
+    return []
+
+
+@context_rule(
+    "B105",
+    "B106",
+    "B107",
+    cases=(
+        ContextCase('MASK = None\npassword = ":****"\n', False, "B105", note="a mask"),
+        ContextCase('result = {}\nresult["password"] = "NOT_LOGGING_PASSWORD"\n', False, "B105", note="a marker"),
+        ContextCase('FTP_PASSWORD = "guest"\n', False, "B105", note="documented anonymous default"),
+        ContextCase('token_type = "bearer"\n', False, "B105", note="a token type"),
+        ContextCase('password = "changeme"\n', False, "B105", note="placeholder"),
+        ContextCase('DB_PASSWORD = "hunter2"\n', False, "B105", path="tests/test_db.py", note="test data"),
+        ContextCase('def login(user, password="xxxxxxxx"):\n    pass\n', False, "B107"),
+        ContextCase('connect(host="db", password="")\n', False, "B106", note="empty"),
+        ContextCase('DB_PASSWORD = "hunter2"\n', True, "B105", note="a real-looking secret stays"),
+        ContextCase('connect(host="db", password="Tr0ub4dor&3")\n', True, "B106"),
+        ContextCase('def login(user, password="s3cr3t-pw"):\n    pass\n', True, "B107"),
+    ),
+)
+def not_a_real_secret(site: FindingSite) -> str | None:
+    """B105–B107 match names; most matches hold labels, masks and placeholders, not credentials."""
+    if _TEST_PATH.search(site.path.replace("\\", "/")):
+        return "test data in a test file"
+    pairs = _literals(site)
+    if pairs and not any(plausible_secret(name, value) for name, value in pairs):
+        return "the string is a label, mask or placeholder, not a credential"
+    return None
+
+
 @register
 class HardcodedSecretFromEnv(Fixer):
     rule_ids = ("B105", "B106", "B107")
@@ -146,28 +265,47 @@ class HardcodedSecretFromEnv(Fixer):
     cases = (
         Case(
             "import os\n\nDB_PASSWORD = 'hunter2'\n",
-            "import os\n\nDB_PASSWORD = os.environ['DB_PASSWORD']\n",
+            note="module level: reading a required variable at import would stop the program starting",
+        ),
+        Case(
+            "import os\n\n\ndef connect():\n    db_password = 'hunter2'\n    return open_db(db_password)\n",
+            "import os\n\n\ndef connect():\n    db_password = os.environ['DB_PASSWORD']\n    return open_db(db_password)\n",
             "B105",
-            note="module-level constant",
+            note="inside a function: read when called",
         ),
         Case(
             'class Client:\n    def __init__(self):\n        self.api_token = "s3cr3t-Ä"  # schlüssel\n',
-            "import os\n\nclass Client:\n    def __init__(self):\n"
-            '        self.api_token = os.environ["API_TOKEN"]  # schlüssel\n',
+            (
+                "import os\n"
+                "\n"
+                "\n"
+                "class Client:\n"
+                "    def __init__(self):\n"
+                '        self.api_token = os.environ["API_TOKEN"]  # schlüssel\n'
+            ),
             "B105",
             note="attribute target, non-ASCII text; import added",
         ),
         Case(
-            "import psycopg2\n\nconn = psycopg2.connect(\n    host='db',\n    password='tiger',\n)\n",
-            "import psycopg2\nimport os\n\n"
-            "conn = psycopg2.connect(\n    host='db',\n    password=os.environ['PASSWORD'],\n)\n",
+            "import psycopg2\n\n\ndef connect():\n    return psycopg2.connect(\n        host='db',\n"
+            "        password='tiger-Scott-42',\n    )\n",
+            "import os\n\nimport psycopg2\n\n\ndef connect():\n    return psycopg2.connect(\n        host='db',\n"
+            "        password=os.environ['PASSWORD'],\n    )\n",
             "B106",
             note="keyword argument in a multi-line call",
         ),
         Case(
             'def login(user, password="hunter2"):\n    """Log in."""\n    return check(user, password)\n',
-            'import os\n\ndef login(user, password=None):\n    """Log in."""\n    if password is None:\n'
-            '        password = os.environ["PASSWORD"]\n    return check(user, password)\n',
+            (
+                "import os\n"
+                "\n"
+                "\n"
+                "def login(user, password=None):\n"
+                '    """Log in."""\n'
+                "    if password is None:\n"
+                '        password = os.environ["PASSWORD"]\n'
+                "    return check(user, password)\n"
+            ),
             "B107",
             note="default argument: None, read at call time after the docstring",
         ),
@@ -185,6 +323,7 @@ class HardcodedSecretFromEnv(Fixer):
         Case("def f(t):\n    if t.token == 'expired':\n        return None\n", note="comparison"),
         Case("headers = {'token': 'abc123'}\n", note="dict key: declined"),
         Case("password = ''\n", note="empty string"),
+        Case("def f():\n    password = ':****'\n", note="a mask: not reported (context rule)"),
         Case("DB_PASSWORD = 'hunter2'\n", path="tests/test_db.py", note="test data in a test file"),
         Case("zf.pwd = 'hunter2'\n", note="PWD is the working directory variable: declined"),
         Case("password_last_used = 'not_supported'\n", note="snake_case vocabulary"),

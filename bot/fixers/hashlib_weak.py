@@ -1,14 +1,14 @@
 """B324: MD5 and SHA-1 are broken for security uses (collisions can be computed).
 
 Two fixes, chosen from the names around the call:
-- when the hash plainly is not a security control (an ETag, a cache key, a checksum,
-  a file name, a bucket, a name-based UUID or git id whose algorithm a standard fixes),
-  `usedforsecurity=False` says so: digests stay the same, and
-  the code keeps working on FIPS builds of Python;
-- otherwise the hash becomes SHA-256, which changes every digest, so stored or
-  exchanged values computed with the old hash stop matching.
-Both are review fixes: the names are a hint, not proof of intent. In test files the
-digest is kept (`usedforsecurity=False`): tests compare digests with expected values.
+- by default `usedforsecurity=False`: the digest stays the same. Most MD5/SHA-1 calls in
+  real code make names, keys and checksums (a stored file name, a cache key, an ETag, a
+  queue folder, a name-based UUID): changing the algorithm would silently rename every
+  stored value. The flag records the decision and keeps the code working on FIPS builds;
+- only where the hash plainly guards a secret — the names around it say password,
+  signature, token, HMAC, salt… — it becomes SHA-256, which changes every digest (said
+  in the description; the gate refuses an algorithm swap anywhere else).
+Both are review fixes: the names are a hint, not proof of intent.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 
 import libcst as cst
 
+from bot.behaviour import SECURITY_WORDS
 from bot.findings import FixConfidence
 from bot.fixers._calls import has_star_args, keyword, positional, set_keyword
 from bot.fixers.base import Case, Edit, FixContext, Fixer
@@ -24,23 +25,6 @@ from bot.fixers.registry import register
 from bot.scan import is_test_path
 
 _WEAK = frozenset({"md4", "md5", "sha", "sha1"})
-# Words (of identifiers and comments near the call) that say what the digest is for.
-_NOT_SECURITY = frozenset(
-    {
-        "etag", "etags", "checksum", "checksums", "crc", "cache", "caches", "cached", "caching", "cachekey",
-        "fingerprint", "fingerprints", "dedup", "dedupe", "deduplicate", "deduplication", "bucket", "buckets",
-        "bucketing", "shard", "shards", "sharding", "partition", "filename", "filenames", "basename",
-        "uuid", "uuid3", "uuid5", "git", "md5sum", "sha1sum",
-    }
-)  # fmt: skip
-_SECURITY = frozenset(
-    {
-        "password", "passwords", "passwd", "pwd", "secret", "secrets", "token", "tokens", "signature", "sign",
-        "signed", "signing", "hmac", "mac", "auth", "authenticate", "authentication", "login", "credential",
-        "credentials", "salt", "nonce", "cert", "certificate", "verify", "verification", "integrity", "csrf",
-        "session", "otp", "apikey", "security", "secure", "crypto",
-    }
-)  # fmt: skip
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
@@ -84,9 +68,10 @@ class HashlibWeak(Fixer):
     title = "Replace a weak hash, or mark it as not for security"
     explanation = (
         "MD5 and SHA-1 are broken: collisions can be produced, so they must not protect passwords, "
-        "signatures or integrity checks. Where the name shows a non-security use (ETag, cache key, "
-        "checksum), `usedforsecurity=False` records that and keeps the digests; elsewhere SHA-256 "
-        "replaces the weak hash, which changes every digest the code computes."
+        "signatures or integrity checks. Most uses make names, keys and checksums: there "
+        "`usedforsecurity=False` records that the hash is not a security control and keeps every "
+        "digest (and stored name) unchanged. Where the hash plainly guards a secret (password, "
+        "signature, token), SHA-256 replaces it, which changes every digest the code computes."
     )
     references = (
         "https://cwe.mitre.org/data/definitions/327.html",
@@ -118,15 +103,28 @@ class HashlibWeak(Fixer):
         ),
         Case(
             "import hashlib\n\nh = hashlib.new('MD5', payload)\n",
-            "import hashlib\n\nh = hashlib.new('sha256', payload)\n",
+            "import hashlib\n\nh = hashlib.new('MD5', payload, usedforsecurity=False)\n",
             "B324",
-            note="hashlib.new with a literal name",
+            note="hashlib.new with a literal name, no sign of a secret: digest kept",
+        ),
+        Case(
+            "import hashlib\n\n\ndef sign(key, body):\n    return hashlib.new('MD5', key + body).hexdigest()\n",
+            "import hashlib\n\n\ndef sign(key, body):\n    return hashlib.new('sha256', key + body).hexdigest()\n",
+            "B324",
+            note="hashlib.new in a signing function: SHA-256",
+        ),
+        Case(
+            "import hashlib\n\n\ndef queue_dir(url):\n    return hashlib.sha1(url.encode()).hexdigest()\n",
+            "import hashlib\n\n\ndef queue_dir(url):\n"
+            "    return hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()\n",
+            "B324",
+            note="a stored folder name: the digest must not change",
         ),
         Case(
             "from hashlib import md5\n\nsignature = md5(secret + body).hexdigest()\n",
-            "from hashlib import sha256, md5\n\nsignature = sha256(secret + body).hexdigest()\n",
+            "from hashlib import sha256\n\nsignature = sha256(secret + body).hexdigest()\n",
             "B324",
-            note="from-import: mirrored (libcst merges the import)",
+            note="from-import: mirrored; the now unused md5 import is removed",
         ),
         Case(
             "import hashlib\n\n\ndef test_digest():\n    assert hashlib.md5(b'a').hexdigest() == EXPECTED\n",
@@ -170,8 +168,8 @@ class HashlibWeak(Fixer):
         if in_tests and explicit is not None:
             return None  # a test of the usedforsecurity flag itself
         words = _context_words(ctx)
-        claims_security = explicit is not None or bool(words & _SECURITY)
-        if in_tests or (not claims_security and words & _NOT_SECURITY):
+        claims_security = explicit is not None or bool(words & SECURITY_WORDS)
+        if in_tests or not claims_security:
             new_call = set_keyword(call, "usedforsecurity", cst.Name("False"))
             return Edit(call, new_call, "mark the hash as not for security (usedforsecurity=False); digests unchanged")
         if name_arg is not None and isinstance(name_arg.value, cst.SimpleString):
@@ -183,6 +181,7 @@ class HashlibWeak(Fixer):
             new_call = call.with_changes(func=call.func.with_changes(attr=cst.Name("sha256")))
         elif isinstance(call.func, cst.Name) and ctx.name_is_free(call, "sha256", "hashlib.sha256"):
             ctx.add_import("hashlib", "sha256")
+            ctx.remove_import_if_unused("hashlib", call.func.value)
             new_call = call.with_changes(func=cst.Name("sha256"))
         else:
             return None

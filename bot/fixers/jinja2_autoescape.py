@@ -48,8 +48,13 @@ class Jinja2Autoescape(Fixer):
         Case(
             "from jinja2 import Environment, PackageLoader\n\n\ndef make():\n"
             "    return Environment(autoescape=False, loader=PackageLoader('app'))  # Vorlagen\n",
-            "from jinja2 import select_autoescape, Environment, PackageLoader\n\n\ndef make():\n"
-            "    return Environment(autoescape=select_autoescape(), loader=PackageLoader('app'))  # Vorlagen\n",
+            (
+                "from jinja2 import Environment, PackageLoader, select_autoescape\n"
+                "\n"
+                "\n"
+                "def make():\n"
+                "    return Environment(autoescape=select_autoescape(), loader=PackageLoader('app'))  # Vorlagen\n"
+            ),
             "B701",
             note="from-import, autoescape=False first; libcst merges the import",
         ),

@@ -142,24 +142,38 @@ class MarkSafeToFormatHtml(Fixer):
         Case(
             "from django.utils.safestring import mark_safe\n\n\ndef badge(name):\n"
             "    return mark_safe(f'<b class=\"badge\">{name}</b>')\n",
-            "from django.utils.safestring import mark_safe\nfrom django.utils.html import format_html\n\n\n"
-            "def badge(name):\n    return format_html('<b class=\"badge\">{}</b>', name)\n",
+            (
+                "from django.utils.html import format_html\n"
+                "\n"
+                "\n"
+                "def badge(name):\n"
+                "    return format_html('<b class=\"badge\">{}</b>', name)\n"
+            ),
             "B308",
             note="f-string",
         ),
         Case(
             "from django.utils.safestring import mark_safe\n\n"
             "link = mark_safe('<a href=\"%s\">%s — 100%%</a>' % (url, title))\n",
-            "from django.utils.safestring import mark_safe\nfrom django.utils.html import format_html\n\n"
-            "link = format_html('<a href=\"{}\">{} — 100%</a>', url, title)\n",
+            (
+                "from django.utils.html import format_html\n"
+                "\n"
+                "link = format_html('<a href=\"{}\">{} — 100%</a>', url, title)\n"
+            ),
             "B703",
             note="%-formatting with a tuple, %% and non-ASCII text",
         ),
         Case(
             "from django.utils import safestring\nfrom django.utils.html import format_html\n\n\nclass Cell:\n"
             '    def render(self):\n        return safestring.mark_safe("<td>{v}</td>".format(v=self.value))\n',
-            "from django.utils import safestring\nfrom django.utils.html import format_html\n\n\nclass Cell:\n"
-            '    def render(self):\n        return format_html("<td>{v}</td>", v=self.value)\n',
+            (
+                "from django.utils.html import format_html\n"
+                "\n"
+                "\n"
+                "class Cell:\n"
+                "    def render(self):\n"
+                '        return format_html("<td>{v}</td>", v=self.value)\n'
+            ),
             "B308",
             note=".format with a keyword; module attribute; format_html already imported",
         ),

@@ -103,8 +103,13 @@ class MktempToMkstemp(Fixer):
         ),
         Case(
             "from tempfile import mktemp\n\nout = mktemp(prefix='rapport-', dir=base)  # fichier de sortie\n",
-            "from tempfile import mkstemp, mktemp\nimport os\n\n"
-            "fd, out = mkstemp(prefix='rapport-', dir=base)  # fichier de sortie\nos.close(fd)\n",
+            (
+                "import os\n"
+                "from tempfile import mkstemp\n"
+                "\n"
+                "fd, out = mkstemp(prefix='rapport-', dir=base)  # fichier de sortie\n"
+                "os.close(fd)\n"
+            ),
             "B306",
             note="from-import, keywords, comment stays on the first line; adds `import os`",
         ),
@@ -118,8 +123,16 @@ class MktempToMkstemp(Fixer):
         ),
         Case(
             "import tempfile\n\n\ndef f(fd):\n    p = tempfile.mktemp()\n    return p\n",
-            "import tempfile\nimport os\n\n\ndef f(fd):\n"
-            "    tmp_fd, p = tempfile.mkstemp()\n    os.close(tmp_fd)\n    return p\n",
+            (
+                "import os\n"
+                "import tempfile\n"
+                "\n"
+                "\n"
+                "def f(fd):\n"
+                "    tmp_fd, p = tempfile.mkstemp()\n"
+                "    os.close(tmp_fd)\n"
+                "    return p\n"
+            ),
             "B306",
             note="`fd` is taken: another name for the descriptor",
         ),

@@ -44,7 +44,7 @@ class OsSystemToSubprocess(Fixer):
     cases = (
         Case(
             "import os\n\nos.system('make clean')\n",
-            "import os\nimport subprocess\n\nsubprocess.run(['make', 'clean'], check=False)\n",
+            ("import subprocess\n\nsubprocess.run(['make', 'clean'], check=False)\n"),
             "B605",
             note="statement: the result is not used",
         ),
@@ -52,25 +52,36 @@ class OsSystemToSubprocess(Fixer):
             "import os\nimport subprocess\n\n\ndef sync():\n"
             '    if os.system("git pull --ff-only") != 0:  # Aktualisierung\n'
             "        raise SystemExit(1)\n",
-            "import os\nimport subprocess\n\n\ndef sync():\n"
-            '    if subprocess.run(["git", "pull", "--ff-only"], check=False).returncode != 0:'
-            "  # Aktualisierung\n"
-            "        raise SystemExit(1)\n",
+            (
+                "import subprocess\n"
+                "\n"
+                "\n"
+                "def sync():\n"
+                '    if subprocess.run(["git", "pull", "--ff-only"], check=False).returncode != 0:  # Aktualisierung\n'
+                "        raise SystemExit(1)\n"
+            ),
             "B605",
             note="result compared: returncode; subprocess already imported; non-ASCII comment",
         ),
         Case(
             "from os import popen\n\nbranch = popen('git rev-parse --abbrev-ref HEAD').read().strip()\n",
-            "from os import popen\nimport subprocess\n\n"
-            "branch = subprocess.run(['git', 'rev-parse', '--abbrev-ref', 'HEAD'], "
-            "stdout=subprocess.PIPE, text=True, check=False).stdout.strip()\n",
+            (
+                "import subprocess\n"
+                "\n"
+                "branch = subprocess.run(['git', 'rev-parse', '--abbrev-ref', 'HEAD'], stdout=subprocess.PIPE, text=True, check=False).stdout.strip()\n"
+            ),
             "B605",
             note="os.popen(...).read() through a from-import",
         ),
         Case(
             'import os as _os\n\n\nclass Build:\n    status = _os.system("make -j4")\n',
-            "import os as _os\nimport subprocess\n\n\nclass Build:\n"
-            '    status = subprocess.run(["make", "-j4"], check=False).returncode\n',
+            (
+                "import subprocess\n"
+                "\n"
+                "\n"
+                "class Build:\n"
+                '    status = subprocess.run(["make", "-j4"], check=False).returncode\n'
+            ),
             "B605",
             note="aliased os, result assigned in a class body",
         ),

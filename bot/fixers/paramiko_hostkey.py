@@ -78,9 +78,19 @@ class ParamikoRejectUnknownHosts(Fixer):
             "import paramiko\nfrom paramiko import AutoAddPolicy\n\n\ndef open_ssh(host):\n"
             "    c = paramiko.SSHClient()\n    # trust on first use\n"
             "    c.set_missing_host_key_policy(AutoAddPolicy())\n    c.connect(host)\n    return c\n",
-            "import paramiko\nfrom paramiko import RejectPolicy, AutoAddPolicy\n\n\ndef open_ssh(host):\n"
-            "    c = paramiko.SSHClient()\n    # trust on first use\n    c.load_system_host_keys()\n"
-            "    c.set_missing_host_key_policy(RejectPolicy())\n    c.connect(host)\n    return c\n",
+            (
+                "import paramiko\n"
+                "from paramiko import RejectPolicy\n"
+                "\n"
+                "\n"
+                "def open_ssh(host):\n"
+                "    c = paramiko.SSHClient()\n"
+                "    # trust on first use\n"
+                "    c.load_system_host_keys()\n"
+                "    c.set_missing_host_key_policy(RejectPolicy())\n"
+                "    c.connect(host)\n"
+                "    return c\n"
+            ),
             "B507",
             note="from-import; the comment above stays above",
         ),

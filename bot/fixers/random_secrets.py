@@ -11,10 +11,12 @@ rewrite keeps the value's range and type; it does lose seeding, which is the poi
 
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
+from bot.context import ContextCase, FindingSite, context_rule
 from bot.findings import FixConfidence
 from bot.fixers._calls import has_star_args
 from bot.fixers.base import Case, Edit, FixContext, Fixer
@@ -153,6 +155,49 @@ def _rewrite(ctx: FixContext, func: str, call: cst.Call) -> cst.BaseExpression |
     return None
 
 
+def _site_words(site: FindingSite, node: ast.AST) -> set[str]:
+    """Words of the statement holding the call and of the functions/classes around it."""
+    statement: ast.AST = node
+    for outer in site.ancestors(node):
+        statement = outer
+        if isinstance(outer, ast.stmt):
+            break
+    first = getattr(statement, "lineno", site.finding.line)
+    last = min(getattr(statement, "end_lineno", None) or first, first + 5)
+    text = "\n".join(site.lines[first - 1 : last])
+    return _words(text + "\n" + " ".join(site.enclosing_names(node)))
+
+
+@context_rule(
+    "B311",
+    cases=(
+        ContextCase("import random\n\ndelay = base * random.uniform(0.5, 1.5)\n", False, "B311", note="jitter"),
+        ContextCase("import random\n\nbatch = random.sample(rows, 100)\n", False, "B311", note="sampling"),
+        ContextCase("import random\n\n\ndef pick_server(servers):\n    return random.choice(servers)\n", False, "B311"),
+        ContextCase("import random\n\ntoken = random.random()\n", False, "B311", path="tests/test_auth.py"),
+        ContextCase(
+            "import random\nimport string\n\n\ndef make_token(n):\n"
+            "    return ''.join(random.choice(string.ascii_letters) for _ in range(n))\n",
+            True,
+            "B311",
+            note="a token stays",
+        ),
+        ContextCase("import random\n\nreset_code = random.randint(100000, 999999)\n", True, "B311"),
+    ),
+)
+def not_a_secret(site: FindingSite) -> str | None:
+    """B311 fires on every `random` call; it is a risk only where the value is a secret."""
+    if is_test_path(site.finding.path):
+        return "random values in test code"
+    node = site.node
+    if node is None:
+        return None
+    words = _site_words(site, node)
+    if words & _SECRET_WORDS and not words & _NOT_SECRET_WORDS:
+        return None
+    return "not used for anything secret (no token, password, key or code in sight)"
+
+
 @register
 class RandomSecrets(Fixer):
     rule_ids = ("B311",)
@@ -175,48 +220,65 @@ class RandomSecrets(Fixer):
         Case(
             "import random\nimport string\n\n\ndef make_token(n=32):\n"
             "    return ''.join(random.choice(string.ascii_letters) for _ in range(n))\n",
-            "import random\nimport string\nimport secrets\n\n\ndef make_token(n=32):\n"
-            "    return ''.join(secrets.choice(string.ascii_letters) for _ in range(n))\n",
+            (
+                "import secrets\n"
+                "import string\n"
+                "\n"
+                "\n"
+                "def make_token(n=32):\n"
+                "    return ''.join(secrets.choice(string.ascii_letters) for _ in range(n))\n"
+            ),
             "B311",
             note="function name says token",
         ),
         Case(
             "import random\n\notp_code = random.randint(100000, 999999)  # code à 6 chiffres\n",
-            "import random\nimport secrets\n\notp_code = 100000 + secrets.randbelow(900000)  # code à 6 chiffres\n",
+            ("import secrets\n\notp_code = 100000 + secrets.randbelow(900000)  # code à 6 chiffres\n"),
             "B311",
             note="randint folded into randbelow",
         ),
         Case(
             "from random import randint\n\n\nclass Reset:\n    def new(self, user):\n"
             "        self.pin = randint(0, 9999)\n",
-            "from random import randint\nimport secrets\n\n\nclass Reset:\n    def new(self, user):\n"
-            "        self.pin = secrets.randbelow(10000)\n",
+            (
+                "import secrets\n"
+                "\n"
+                "\n"
+                "class Reset:\n"
+                "    def new(self, user):\n"
+                "        self.pin = secrets.randbelow(10000)\n"
+            ),
             "B311",
             note="from-import, attribute target",
         ),
         Case(
             "import random as rnd\n\nsend(session_id=rnd.random(), user=u)\n",
-            "import random as rnd\nimport secrets\n\nsend(session_id=secrets.SystemRandom().random(), user=u)\n",
+            ("import secrets\n\nsend(session_id=secrets.SystemRandom().random(), user=u)\n"),
             "B311",
             note="keyword argument name, alias import",
         ),
         Case(
             "import random\n\n\nclass Otp:\n    def new(self):\n        return str(random.randrange(10 ** 6)).zfill(6)\n",
-            "import random\nimport secrets\n\n\nclass Otp:\n    def new(self):\n"
-            "        return str(secrets.randbelow(10 ** 6)).zfill(6)\n",
+            (
+                "import secrets\n"
+                "\n"
+                "\n"
+                "class Otp:\n"
+                "    def new(self):\n"
+                "        return str(secrets.randbelow(10 ** 6)).zfill(6)\n"
+            ),
             "B311",
             note="class name says OTP; one-argument randrange is randbelow",
         ),
         Case(
-            "import random\n\nsalt = random.randrange(lo, hi) * 2\n",
-            "import random\nimport secrets\n\nsalt = (lo + secrets.randbelow(hi - lo)) * 2\n",
+            ("import random\n\n\ndef make_salt(lo, hi):\n    return random.randrange(lo, hi) * 2\n"),
+            ("import secrets\n\n\ndef make_salt(lo, hi):\n    return (lo + secrets.randbelow(hi - lo)) * 2\n"),
             "B311",
             note="non-literal bounds; parenthesised inside an operation",
         ),
         Case(
             "import random\n\npassword = ''.join(random.choices(\n    alphabet,\n    k=16,\n))\n",
-            "import random\nimport secrets\n\n"
-            "password = ''.join(secrets.SystemRandom().choices(\n    alphabet,\n    k=16,\n))\n",
+            ("import secrets\n\npassword = ''.join(secrets.SystemRandom().choices(\n    alphabet,\n    k=16,\n))\n"),
             "B311",
             note="choices through SystemRandom keeps the call's layout",
         ),

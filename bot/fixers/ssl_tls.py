@@ -119,8 +119,7 @@ class SslSecureDefaults(Fixer):
         ),
         Case(
             "from ssl import _create_unverified_context\n\nctx = _create_unverified_context(\n    cafile=ca,\n)\n",
-            "from ssl import create_default_context, _create_unverified_context\n\n"
-            "ctx = create_default_context(\n    cafile=ca,\n)\n",
+            ("from ssl import create_default_context\n\nctx = create_default_context(\n    cafile=ca,\n)\n"),
             "B323",
             note="from-import: libcst adds the safe function to the same import",
         ),
@@ -159,7 +158,7 @@ class SslSecureDefaults(Fixer):
         ),
         Case(
             "from ssl import PROTOCOL_SSLv3, wrap_socket\n\nwrap_socket(s, ssl_version=PROTOCOL_SSLv3)\n",
-            "from ssl import PROTOCOL_TLS, PROTOCOL_SSLv3, wrap_socket\n\nwrap_socket(s, ssl_version=PROTOCOL_TLS)\n",
+            ("from ssl import PROTOCOL_TLS, wrap_socket\n\nwrap_socket(s, ssl_version=PROTOCOL_TLS)\n"),
             "B502",
             note="from-imported constant",
         ),

@@ -122,8 +122,13 @@ class TmpDir(Fixer):
         ),
         Case(
             "import shutil\n\nshutil.copy(src, dst=r'/tmp/build/out.tar')  # archive\n",
-            "import shutil\nimport os\nimport tempfile\n\n"
-            "shutil.copy(src, dst=os.path.join(tempfile.gettempdir(), r'build/out.tar'))  # archive\n",
+            (
+                "import os\n"
+                "import shutil\n"
+                "import tempfile\n"
+                "\n"
+                "shutil.copy(src, dst=os.path.join(tempfile.gettempdir(), r'build/out.tar'))  # archive\n"
+            ),
             "B108",
             note="keyword argument, raw string keeps its prefix",
         ),

@@ -11,11 +11,13 @@ hence review.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 import libcst as cst
 from libcst.metadata import GlobalScope, ScopeProvider
 
+from bot.context import ContextCase, FindingSite, context_rule
 from bot.findings import FixConfidence
 from bot.fixers.base import Case, Edit, FixContext, Fixer
 from bot.fixers.registry import register
@@ -49,6 +51,77 @@ def _module_logger(ctx: FixContext, at: cst.CSTNode) -> str | None:
     return None
 
 
+# A try body that only tidies up: failing to tidy up is expected and harmless.
+_CLEANUP = frozenset(
+    {
+        "close", "unlink", "remove", "rmtree", "rmdir", "kill", "terminate", "cancel", "shutdown", "flush",
+        "release", "disconnect", "unregister", "removeHandler", "stop", "join", "wait", "cleanup", "delete",
+    }
+)  # fmt: skip
+_CLEANUP_FUNCS = frozenset({"__del__", "__exit__", "__aexit__", "close", "cleanup", "shutdown", "teardown", "dispose"})
+_BROAD = frozenset({"Exception", "BaseException"})
+
+
+def _cleanup_call(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Await):
+        statement = ast.Expr(statement.value.value)
+    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+        return False
+    func = statement.value.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in _CLEANUP
+
+
+@context_rule(
+    "B110",
+    "B112",
+    cases=(
+        ContextCase(
+            "try:\n    import ujson\nexcept Exception:  # optional speed-up\n    pass\n",
+            False,
+            "B110",
+            note="commented",
+        ),
+        ContextCase(
+            "for p in paths:\n    try:\n        load(p)\n    except Exception:\n        # unreadable: skip it\n"
+            "        continue\n",
+            False,
+            "B112",
+            note="comment in the handler",
+        ),
+        ContextCase(
+            "try:\n    os.unlink(tmp)\nexcept Exception:\n    pass\n", False, "B110", note="best-effort cleanup"
+        ),
+        ContextCase(
+            "class C:\n    def __del__(self):\n        try:\n            self.flush_all()\n        except Exception:\n"
+            "            pass\n",
+            False,
+            "B110",
+            note="finaliser",
+        ),
+        ContextCase("try:\n    charge(card)\nexcept Exception:\n    pass\n", True, "B110", note="silent failure stays"),
+        ContextCase("for j in jobs:\n    try:\n        j.run()\n    except:\n        continue\n", True, "B112"),
+    ),
+)
+def deliberate_ignore(site: FindingSite) -> str | None:
+    """A handler the author explained (a comment), one that only tidies up, or one in a finaliser."""
+    handler = site.node
+    if not isinstance(handler, ast.ExceptHandler):
+        return None
+    if handler.type is not None and not (isinstance(handler.type, ast.Name) and handler.type.id in _BROAD):
+        return "narrow exception type: ignoring it is a decision"
+    end = max(getattr(handler, "end_lineno", None) or handler.lineno, handler.lineno)
+    if site.comments(handler.lineno, end):
+        return "the handler explains why the exception is ignored (comment)"
+    parent = site.parent(handler)
+    if isinstance(parent, ast.Try) and len(parent.body) == 1 and _cleanup_call(parent.body[0]):
+        return "best-effort cleanup: a failure to tidy up is ignored on purpose"
+    names = site.enclosing_names(handler)
+    if names and names[0] in _CLEANUP_FUNCS:
+        return f"ignored inside `{names[0]}`, where raising would hide the original error"
+    return None
+
+
 @register
 class TryExceptLog(Fixer):
     rule_ids = ("B110", "B112")
@@ -68,30 +141,54 @@ class TryExceptLog(Fixer):
     confidence = FixConfidence.REVIEW
     cases = (
         Case(
-            "import os\n\ntry:\n    os.remove(path)\nexcept Exception:\n    pass\n",
-            "import os\nimport logging\n\ntry:\n    os.remove(path)\nexcept Exception:\n"
+            "import os\n\ntry:\n    os.rename(src, dst)\nexcept Exception:\n    pass\n",
+            "import logging\nimport os\n\ntry:\n    os.rename(src, dst)\nexcept Exception:\n"
             '    logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n',
             "B110",
         ),
         Case(
-            "import logging\n\nlog = logging.getLogger('worker')\n\n\ndef run(jobs):\n    for job in jobs:\n"
-            "        try:\n            job()\n        except:\n            continue  # tâche suivante\n",
-            "import logging\n\nlog = logging.getLogger('worker')\n\n\ndef run(jobs):\n    for job in jobs:\n"
-            "        try:\n            job()\n        except:\n"
-            '            log.debug("ignored exception", exc_info=True)\n'
-            "            continue  # tâche suivante\n",
+            (
+                "import logging\n"
+                "\n"
+                "log = logging.getLogger('worker')\n"
+                "\n"
+                "\n"
+                "def run(jobs):\n"
+                "    for job in jobs:\n"
+                "        try:\n"
+                "            job()\n"
+                "        except:\n"
+                "            continue\n"
+            ),
+            (
+                "import logging\n"
+                "\n"
+                "log = logging.getLogger('worker')\n"
+                "\n"
+                "\n"
+                "def run(jobs):\n"
+                "    for job in jobs:\n"
+                "        try:\n"
+                "            job()\n"
+                "        except:\n"
+                '            log.debug("ignored exception", exc_info=True)\n'
+                "            continue\n"
+            ),
             "B112",
             note="bare except, module logger reused, comment kept",
         ),
         Case(
-            "import socket\n\n\nclass Conn:\n    def close(self):\n        try:\n            self.sock.close()\n"
-            "        except Exception as exc:  # best effort\n            pass\n",
-            "import socket\nimport logging\n\n\nclass Conn:\n    def close(self):\n"
-            "        try:\n            self.sock.close()\n"
-            "        except Exception as exc:  # best effort\n"
+            "import socket\n\n\nclass Conn:\n    def send(self, data):\n        try:\n"
+            "            self.sock.sendall(data)\n        except Exception as exc:\n            pass\n",
+            "import logging\nimport socket\n\n\nclass Conn:\n    def send(self, data):\n"
+            "        try:\n            self.sock.sendall(data)\n        except Exception as exc:\n"
             '            logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n',
             "B110",
-            note="named handler in a method, comment on the except line",
+            note="named handler in a method",
+        ),
+        Case(
+            "try:\n    os.remove(path)\nexcept Exception:  # already gone\n    pass\n",
+            note="explained by a comment: not reported (context rule)",
         ),
         Case(
             "import logging\n\nfor f in files:\n    try:\n        load(f)\n    except Exception: continue\n",

@@ -1,0 +1,184 @@
+"""Context rules: a finding bandit reports for a construct that, in this place, is not a risk.
+
+Bandit's noisiest rules fire on shapes real code uses on purpose: `assert isinstance(x, T)`
+written for the type checker, `except OSError: pass  # already gone`, `random.uniform`
+for retry jitter, `password = ":****"` as a mask. A maintainer reads those as noise, and a
+bot that comments on them is ignored. A context rule looks at the flagged node (Python's
+`ast`, the tree the scan already parsed) and its surroundings and returns why the finding
+is deliberate, or None when it stands.
+
+Each rule lives in its fixer's module, next to the fixer, with VALID (dismissed) and
+INVALID (still reported) cases drawn from real code; `tests/test_context_cases.py` runs
+every case through a real scan, and the README's rule table counts them.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.findings import Dismissal, Finding
+
+
+@dataclass(frozen=True)
+class ContextCase:
+    """`reported=False`: the rule dismisses the finding (VALID); True: it must stay (INVALID)."""
+
+    code: str
+    reported: bool
+    rule_id: str
+    path: str = "example.py"
+    note: str = ""
+
+
+@dataclass
+class FindingSite:
+    """A finding with the parsed file around it: what a context rule may look at."""
+
+    finding: Finding
+    tree: ast.Module
+    lines: Sequence[str]
+    path: str
+    _parents: dict[int, ast.AST] = field(default_factory=dict)
+
+    @cached_property
+    def node(self) -> ast.AST | None:
+        """The flagged node: the outermost node starting at bandit's line and column."""
+        best = self.node_of(ast.AST)
+        if best is None:  # a string in a statement whose line range bandit reports: first node on the line
+            for node in ast.walk(self.tree):
+                if getattr(node, "lineno", None) == self.finding.line:
+                    best = node
+                    break
+        return best
+
+    def node_of(self, *types: type[ast.AST]) -> ast.AST | None:
+        """The outermost node of one of these types starting at bandit's line and column."""
+        best: ast.AST | None = None
+        for node in ast.walk(self.tree):
+            if (
+                isinstance(node, types)
+                and getattr(node, "lineno", None) == self.finding.line
+                and _char_col(self, node) == self.finding.col
+                and (best is None or _span(node) > _span(best))
+            ):
+                best = node
+        return best
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        if not self._parents:
+            for outer in ast.walk(self.tree):
+                for child in ast.iter_child_nodes(outer):
+                    self._parents[id(child)] = outer
+        return self._parents.get(id(node))
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        current = self.parent(node)
+        while current is not None:
+            yield current
+            current = self.parent(current)
+
+    def enclosing_names(self, node: ast.AST) -> list[str]:
+        """Names of the functions and classes around `node`, innermost first."""
+        return [
+            a.name for a in self.ancestors(node) if isinstance(a, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        ]
+
+    def comments(self, first: int, last: int) -> list[str]:
+        """Comment texts on lines first..last (1-based, inclusive), read with the tokenizer."""
+        chunk = "\n".join(self.lines[first - 1 : last]) + "\n"
+        if "#" not in chunk:
+            return []
+        out = []
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO(chunk).readline):
+                if tok.type == tokenize.COMMENT:
+                    out.append(tok.string.lstrip("#").strip())
+        except (tokenize.TokenError, SyntaxError, IndentationError):
+            out = [line.split("#", 1)[1].strip() for line in self.lines[first - 1 : last] if "#" in line]
+        return out
+
+
+def _span(node: ast.AST) -> tuple[int, int]:
+    end_line = getattr(node, "end_lineno", None) or 0
+    end_col = getattr(node, "end_col_offset", None) or 0
+    return (end_line, end_col)
+
+
+def _char_col(site: FindingSite, node: ast.AST) -> int:
+    col = int(getattr(node, "col_offset", -1))
+    line = site.lines[site.finding.line - 1] if 0 < site.finding.line <= len(site.lines) else ""
+    if line.isascii():
+        return col
+    return len(line.encode("utf-8")[:col].decode("utf-8", "ignore"))
+
+
+ContextRule = Callable[[FindingSite], str | None]
+_RULES: dict[str, list[ContextRule]] = {}
+_CASES: dict[str, list[ContextCase]] = {}
+
+
+def context_rule(*rule_ids: str, cases: Sequence[ContextCase] = ()) -> Callable[[ContextRule], ContextRule]:
+    """Register a context rule for these bandit ids, with its documented cases."""
+
+    def register(func: ContextRule) -> ContextRule:
+        for rule in rule_ids:
+            _RULES.setdefault(rule, []).append(func)
+        for case in cases:
+            _CASES.setdefault(case.rule_id, []).append(case)
+        func.cases = tuple(cases)  # type: ignore[attr-defined]
+        return func
+
+    return register
+
+
+def _load() -> None:
+    from bot.fixers.registry import all_fixers
+
+    all_fixers()  # importing the fixer modules registers their context rules
+
+
+def rules_for(rule_id: str) -> list[ContextRule]:
+    _load()
+    return list(_RULES.get(rule_id, ()))
+
+
+def all_cases() -> list[ContextCase]:
+    _load()
+    return [case for cases in _CASES.values() for case in cases]
+
+
+def cases_for(rule_ids: Sequence[str]) -> list[ContextCase]:
+    _load()
+    return [case for rule in rule_ids for case in _CASES.get(rule, ())]
+
+
+def dismiss_deliberate(
+    path: str, text: str, tree: ast.Module, findings: Sequence[Finding]
+) -> tuple[list[Finding], list[Dismissal]]:
+    """Split findings into (still reported, dismissed by a context rule)."""
+    _load()
+    if not any(f.rule_id in _RULES for f in findings):
+        return list(findings), []
+    lines = text.splitlines()
+    parents: dict[int, ast.AST] = {}
+    kept: list[Finding] = []
+    dismissed: list[Dismissal] = []
+    for finding in findings:
+        reason = None
+        rules = _RULES.get(finding.rule_id)
+        if rules:
+            site = FindingSite(finding, tree, lines, path, parents)
+            try:
+                reason = next((r for r in (rule(site) for rule in rules) if r), None)
+            except (RecursionError, ValueError):
+                reason = None  # a rule that cannot judge leaves the finding standing
+        if reason:
+            dismissed.append(Dismissal(finding, "context", reason))
+        else:
+            kept.append(finding)
+    return kept, dismissed
