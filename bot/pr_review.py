@@ -78,9 +78,17 @@ class ReviewOutcome:
     summary: str = ""  # the sticky summary as posted
 
 
-def base_config(
-    gh: GitHubClient, repo: Any, base_sha: str, workdir: str
-) -> tuple[MendbotConfig, str | None, ProjectDecisions]:
+@dataclass(frozen=True)
+class BaseBranchConfig:
+    """Everything a review reads from the base branch."""
+
+    config: MendbotConfig
+    bandit_config: str | None
+    decisions: ProjectDecisions
+    lint_files: tuple[tuple[str, str], ...]  # ruff's config files, for the gate's lint delta
+
+
+def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> BaseBranchConfig:
     """mendbot and bandit settings, and the project's own decisions (ruff, flake8, bandit
     config files), as the *base* branch has them: a pull request cannot change its own checks."""
     files: dict[str, Any] = {}
@@ -107,10 +115,12 @@ def base_config(
                 handle.write(text)
     bandit_text = ("pyproject.toml", texts["pyproject.toml"]) if bandit_config else None
     decisions = decisions_from_texts(texts, bandit_text)
+    lint_files = tuple((n, t) for n, t in texts.items() if n in ("pyproject.toml", "ruff.toml", ".ruff.toml"))
     try:
-        return mendbot_config.load(None, {}, files), bandit_config, decisions
+        config = mendbot_config.load(None, {}, files)
     except ConfigError:
-        return mendbot_config.load(None, {}, {}), bandit_config, decisions
+        config = mendbot_config.load(None, {}, {})
+    return BaseBranchConfig(config, bandit_config, decisions, lint_files)
 
 
 def collect_files(
@@ -223,12 +233,13 @@ def prepare_review(
     """The read-only half of a review: base-branch config, changed files scanned, fixes proven
     (`model_batch`: see `collect_files`)."""
     with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
-        config, bandit_config, decisions = base_config(gh, repo, pr.base.sha, workdir)
+        base = base_config(gh, repo, pr.base.sha, workdir)
+        config = base.config
         if overrides:
             config = config.model_copy(update=overrides)
-        settings = config.scan_settings(decisions=decisions)
-        if bandit_config:
-            settings = dataclasses.replace(settings, bandit_config=bandit_config)
+        settings = dataclasses.replace(config.scan_settings(decisions=base.decisions), lint_files=base.lint_files)
+        if base.bandit_config:
+            settings = dataclasses.replace(settings, bandit_config=base.bandit_config)
         files = collect_files(gh, repo, pr, head_sha, config, settings, proposers, model_batch)
     return config, files
 

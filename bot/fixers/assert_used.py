@@ -188,7 +188,9 @@ class AssertToRaise(Fixer):
         "https://docs.python.org/3/reference/simple_stmts.html#the-assert-statement",
         "https://bandit.readthedocs.io/en/latest/plugins/b101_assert_used.html",
     )
-    confidence = FixConfidence.SAFE
+    # An assert is often an internal invariant the author wants gone under -O: whether it
+    # must run in production is their call.
+    confidence = FixConfidence.REVIEW
     cases = (
         Case(
             "def withdraw(account, amount):\n    assert amount > 0, 'amount must be positive'\n"

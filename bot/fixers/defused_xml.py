@@ -89,7 +89,8 @@ class DefusedXml(Fixer):
         "The standard library XML parsers expand entities and follow external references, so a "
         "crafted document can exhaust memory (billion laughs) or read local files. The same "
         "function from `defusedxml` rejects those constructs and otherwise behaves the same. "
-        "This adds a dependency: `defusedxml` must be installed (add it to the requirements)."
+        "This adds a dependency: `defusedxml` must be installed (add it to the requirements), "
+        "so the fix is `safe` only in a file that already uses defusedxml."
     )
     references = (
         "https://cwe.mitre.org/data/definitions/776.html",
@@ -98,6 +99,11 @@ class DefusedXml(Fixer):
         "https://bandit.readthedocs.io/en/latest/blacklists/blacklist_calls.html#b313-b320-xml",
     )
     confidence = FixConfidence.SAFE
+
+    def confidence_for(self, ctx: FixContext) -> FixConfidence:
+        """A new dependency is a maintainer's decision: `review` unless the file already uses it."""
+        return FixConfidence.SAFE if ctx.module_imports("defusedxml") else FixConfidence.REVIEW
+
     cases = (
         Case(
             "import xml.etree.ElementTree as ET\n\ntree = ET.parse('feed.xml')\nroot = ET.Element('r')\n",
