@@ -102,6 +102,9 @@ def _environ_reads(tree: ast.Module, span: tuple[int, int]) -> list[ast.Subscrip
 
 def import_time_failure(old_source: str, new_source: str, new_span: tuple[int, int]) -> str | None:
     """The edit makes importing the module raise where it did not (a required env var read at import)."""
+    new_lines = new_source.splitlines()[new_span[0] - 1 : new_span[1]]
+    if not any("environ" in line for line in new_lines):
+        return None
     tree = _parse(new_source)
     if tree is None:
         return None
@@ -149,6 +152,9 @@ def digest_identity_change(
     old_source: str, new_source: str, old_span: tuple[int, int], new_span: tuple[int, int]
 ) -> str | None:
     """A swapped hash algorithm changes every digest; allowed only where the digest plainly guards a secret."""
+    old_text = "\n".join(old_source.splitlines()[old_span[0] - 1 : old_span[1]]).lower()
+    if not any(name in old_text for name in ("md4", "md5", "sha")):
+        return None
     old_tree, new_tree = _parse(old_source), _parse(new_source)
     if old_tree is None or new_tree is None:
         return None

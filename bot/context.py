@@ -136,6 +136,30 @@ def context_rule(*rule_ids: str, cases: Sequence[ContextCase] = ()) -> Callable[
     return register
 
 
+# Hardening notes that are noise in test code: tests talk to local servers without timeouts,
+# write to /tmp, start processes and swallow cleanup errors on purpose.
+TEST_CODE_RULES = ("B108", "B113", "B404", "B603", "B607", "B110", "B112")
+
+
+def _is_test_path(path: str) -> bool:
+    from bot.scan import is_test_path
+
+    return is_test_path(path)
+
+
+@context_rule(
+    *TEST_CODE_RULES,
+    cases=(
+        ContextCase("import requests\n\nrequests.get(url)\n", False, "B113", path="tests/test_api.py"),
+        ContextCase("import subprocess\n\nsubprocess.run(['git', 'init'])\n", False, "B603", path="tests/conftest.py"),
+        ContextCase("import requests\n\nrequests.get(url)\n", True, "B113", path="app/client.py"),
+    ),
+)
+def test_code(site: FindingSite) -> str | None:
+    """Runtime hardening advice does not apply to the project's own tests."""
+    return "test code" if _is_test_path(site.path) else None
+
+
 def _load() -> None:
     from bot.fixers.registry import all_fixers
 

@@ -42,6 +42,7 @@ files of a :class:`LintContext` built from ``config_files`` (a bounded, per-proc
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import shutil
@@ -122,7 +123,7 @@ def new_lint_errors(old_source: str, new_source: str, path: str, ctx: LintContex
     """
     if old_source == new_source:
         return []
-    old = _lint(old_source, path, ctx)
+    old = _lint_cached(old_source, path, ctx)
     new = _lint(new_source, path, ctx)
     extra = Counter(d.code for d in new) - Counter(d.code for d in old)
     if not extra:
@@ -144,6 +145,12 @@ def new_lint_errors(old_source: str, new_source: str, path: str, ctx: LintContex
 
 
 # --- running ruff -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _lint_cached(source: str, path: str, ctx: LintContext) -> tuple[_Diagnostic, ...]:
+    """The original file is linted once for all its candidates (the common case: many findings)."""
+    return tuple(_lint(source, path, ctx))
 
 
 def _ruff_binary() -> str:

@@ -238,6 +238,18 @@ def _check(
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _old_calls(old_source: str) -> tuple[frozenset[str], dict[str, set[str]]]:
+    """Every call text of the original file and the keywords each callee was given: computed
+    once per file, not once per candidate (a file with 100 findings has 100 candidates)."""
+    old_calls: set[str] = set()
+    old_keywords: dict[str, set[str]] = defaultdict(set)
+    for call in _calls(ast.parse(old_source)):
+        old_calls.add(ast.unparse(call))
+        old_keywords[ast.unparse(call.func)].update(_explicit_keywords(call))
+    return frozenset(old_calls), old_keywords
+
+
 def call_problems(old_source: str, new_source: str, new_span: tuple[int, int]) -> str | None:
     """Why a call the fix wrote on lines `new_span` (1-based, inclusive) of `new_source` would fail, or None.
 
@@ -245,13 +257,8 @@ def call_problems(old_source: str, new_source: str, new_span: tuple[int, int]) -
     are checked. Never raises: a source that does not parse is simply not checkable (None).
     """
     try:
-        old_tree = ast.parse(old_source)
+        old_calls, old_keywords = _old_calls(old_source)
         new_tree = ast.parse(new_source)
-        old_calls: set[str] = set()
-        old_keywords: dict[str, set[str]] = defaultdict(set)
-        for call in _calls(old_tree):
-            old_calls.add(ast.unparse(call))
-            old_keywords[ast.unparse(call.func)].update(_explicit_keywords(call))
         start, end = new_span
         imports, ambiguous = _bound_names(new_tree)
         candidates = [

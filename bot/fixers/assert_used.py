@@ -10,6 +10,8 @@ new, and it is written to read naturally (`x is None` for `assert x is not None`
 from __future__ import annotations
 
 import ast
+import functools
+import os
 import re
 
 import libcst as cst
@@ -121,10 +123,44 @@ _PREDICATE = re.compile(
 _NARROWING_CALLS = frozenset({"isinstance", "issubclass", "callable"})
 
 
-def _narrows(test: ast.expr) -> bool:
+def _returns_type_guard(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    returns = func.returns
+    text = ast.unparse(returns) if returns is not None else ""
+    return re.search(r"\b(TypeGuard|TypeIs)\[", text) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _guards_in_file(path: str) -> frozenset[str]:
+    """Names of the top-level functions of a file on disk that return TypeGuard/TypeIs."""
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    return frozenset(
+        n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and _returns_type_guard(n)
+    )
+
+
+def _type_guards(site: FindingSite) -> set[str]:
+    """Names bound in this file to a TypeGuard/TypeIs function: defined here, or imported from a
+    sibling module (`from ._types import is_prepared as _is_prepared`) when the file is on disk."""
+    guards = {
+        n.name for n in site.tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and _returns_type_guard(n)
+    }
+    folder = os.path.dirname(site.path)
+    for node in site.tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module and os.path.isfile(site.path):
+            sibling = os.path.join(folder, *node.module.split(".")) + ".py"
+            found = _guards_in_file(sibling)
+            guards |= {alias.asname or alias.name for alias in node.names if alias.name in found}
+    return guards
+
+
+def _narrows(test: ast.expr, guards: frozenset[str] = frozenset()) -> bool:
     """Whether `assert test` is written for the type checker: it narrows a type or an Optional."""
     if isinstance(test, ast.Call) and isinstance(test.func, ast.Name):
-        return test.func.id in _NARROWING_CALLS
+        return test.func.id in _NARROWING_CALLS or test.func.id in guards
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is | ast.IsNot):
         right = test.comparators[0]
         none = isinstance(right, ast.Constant) and right.value is None
@@ -134,9 +170,9 @@ def _narrows(test: ast.expr) -> bool:
         return none or is_type
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = test.operand
-        return isinstance(inner, ast.Call) and _narrows(inner)
+        return isinstance(inner, ast.Call) and _narrows(inner, guards)
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-        return all(_narrows(value) for value in test.values)
+        return all(_narrows(value, guards) for value in test.values)
     if isinstance(test, ast.Name | ast.Attribute):
         name = test.id if isinstance(test, ast.Name) else test.attr
         if name == "TYPE_CHECKING":
@@ -157,6 +193,13 @@ def _narrows(test: ast.expr) -> bool:
         ContextCase("def f(self):\n    assert self.transport\n    self.transport.write(b'')\n", False, "B101"),
         ContextCase("def f(t):\n    assert type(t) is Token\n", False, "B101"),
         ContextCase(
+            "from typing import TypeIs\n\n\ndef is_ready(r) -> TypeIs[Ready]:\n    return True\n\n\n"
+            "def send(r):\n    assert is_ready(r)\n",
+            False,
+            "B101",
+            note="a TypeIs/TypeGuard function",
+        ),
+        ContextCase(
             "def f(user):\n    assert user.is_admin, 'forbidden'\n", True, "B101", note="a permission check stays"
         ),
         ContextCase("def f(amount):\n    assert amount > 0\n", True, "B101", note="a value check stays"),
@@ -168,7 +211,10 @@ def type_narrowing_assert(site: FindingSite) -> str | None:
     """`assert isinstance(x, T)`, `assert x is not None`, `assert self._conn`: written for mypy;
     under `-O` nothing that guards data is lost, and rewriting them breaks the narrowing."""
     node = site.node
-    if isinstance(node, ast.Assert) and _narrows(node.test):
+    if not isinstance(node, ast.Assert):
+        return None
+    guards = frozenset(_type_guards(site)) if "Type" in "".join(site.lines) else frozenset()
+    if _narrows(node.test, guards):
         return "type-narrowing assert (for the type checker, not a runtime check)"
     return None
 
