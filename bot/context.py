@@ -42,8 +42,12 @@ class FindingSite:
     finding: Finding
     tree: ast.Module
     lines: Sequence[str]
-    path: str
+    path: str  # as scanned (a file on disk for the CLI)
     _parents: dict[int, ast.AST] = field(default_factory=dict)
+    rel_path: str = ""  # relative to the project root: what "test code" is judged on
+
+    def __post_init__(self) -> None:
+        self.rel_path = self.rel_path or self.path.replace("\\", "/")
 
     @cached_property
     def node(self) -> ast.AST | None:
@@ -136,28 +140,62 @@ def context_rule(*rule_ids: str, cases: Sequence[ContextCase] = ()) -> Callable[
     return register
 
 
-# Hardening notes that are noise in test code: tests talk to local servers without timeouts,
-# write to /tmp, start processes and swallow cleanup errors on purpose.
-TEST_CODE_RULES = ("B108", "B113", "B404", "B603", "B607", "B110", "B112")
-
-
 def _is_test_path(path: str) -> bool:
     from bot.scan import is_test_path
 
     return is_test_path(path)
 
 
+def _all_rule_ids() -> tuple[str, ...]:
+    from bot.scan import known_rule_ids
+
+    return tuple(sorted(known_rule_ids()))
+
+
 @context_rule(
-    *TEST_CODE_RULES,
+    *_all_rule_ids(),
     cases=(
         ContextCase("import requests\n\nrequests.get(url)\n", False, "B113", path="tests/test_api.py"),
         ContextCase("import subprocess\n\nsubprocess.run(['git', 'init'])\n", False, "B603", path="tests/conftest.py"),
+        ContextCase(
+            "import flask\n\napp = flask.Flask(__name__)\napp.run(debug=True)\n",
+            False,
+            "B201",
+            path="tests/test_basic.py",
+        ),
         ContextCase("import requests\n\nrequests.get(url)\n", True, "B113", path="app/client.py"),
     ),
 )
 def test_code(site: FindingSite) -> str | None:
-    """Runtime hardening advice does not apply to the project's own tests."""
-    return "test code" if _is_test_path(site.path) else None
+    """Test code never runs in production: tests talk to local servers without timeouts, write to
+    /tmp, pickle fixtures and run apps in debug mode on purpose (bandit's own documentation
+    advises excluding tests). `context_rules = false` shows them again."""
+    return "test code" if _is_test_path(site.rel_path) else None
+
+
+@context_rule(
+    "B102",
+    "B307",
+    cases=(
+        ContextCase(
+            "def load(path, ns):\n    with open(path) as f:\n        exec(compile(f.read(), path, 'exec'), ns)\n",
+            False,
+            "B102",
+            note="a config file run on purpose",
+        ),
+        ContextCase("def startup(f, ctx):\n    eval(compile(f.read(), 'startup', 'exec'), ctx)\n", False, "B307"),
+        ContextCase("def calc(expr):\n    return eval(expr)\n", True, "B307", note="a string from elsewhere stays"),
+    ),
+)
+def compiled_on_purpose(site: FindingSite) -> str | None:
+    """`exec(compile(source, filename, "exec"), namespace)` is the documented way to run a file of
+    Python (a config file, PYTHONSTARTUP): executing code is the feature, not an injection."""
+    node = site.node_of(ast.Call)
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    first = node.args[0]
+    is_compile = isinstance(first, ast.Call) and isinstance(first.func, ast.Name) and first.func.id == "compile"
+    return "runs code compiled on purpose (`exec(compile(...))`)" if is_compile else None
 
 
 def _load() -> None:
@@ -182,7 +220,7 @@ def cases_for(rule_ids: Sequence[str]) -> list[ContextCase]:
 
 
 def dismiss_deliberate(
-    path: str, text: str, tree: ast.Module, findings: Sequence[Finding]
+    path: str, text: str, tree: ast.Module, findings: Sequence[Finding], rel_path: str = ""
 ) -> tuple[list[Finding], list[Dismissal]]:
     """Split findings into (still reported, dismissed by a context rule)."""
     _load()
@@ -196,7 +234,7 @@ def dismiss_deliberate(
         reason = None
         rules = _RULES.get(finding.rule_id)
         if rules:
-            site = FindingSite(finding, tree, lines, path, parents)
+            site = FindingSite(finding, tree, lines, path, parents, rel_path)
             try:
                 reason = next((r for r in (rule(site) for rule in rules) if r), None)
             except (RecursionError, ValueError):

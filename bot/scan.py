@@ -216,7 +216,7 @@ def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSetti
     if settings.context_rules and findings:
         from bot.context import dismiss_deliberate
 
-        findings, deliberate = dismiss_deliberate(path, text, tree, findings)
+        findings, deliberate = dismiss_deliberate(path, text, tree, findings, settings.rel_path(path))
         dismissed += deliberate
     return FileReport(path=path, findings=findings, dismissed=dismissed)
 

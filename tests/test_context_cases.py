@@ -14,7 +14,7 @@ def test_every_context_rule_has_both_kinds_of_case() -> None:
     by_rule: dict[str, set[bool]] = {}
     for case in all_cases():
         by_rule.setdefault(case.rule_id, set()).add(case.reported)
-    families = [{"B101"}, {"B110", "B112"}, {"B311"}, {"B105", "B106", "B107"}]
+    families = [{"B101"}, {"B110", "B112"}, {"B311"}, {"B105", "B106", "B107"}, {"B102", "B307"}, {"B113"}]
     for family in families:
         kinds = set().union(*(by_rule.get(rule, set()) for rule in family))
         assert kinds == {True, False}, family

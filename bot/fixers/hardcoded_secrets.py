@@ -235,7 +235,7 @@ def _literals(site: FindingSite) -> list[tuple[str, str]]:
 )
 def not_a_real_secret(site: FindingSite) -> str | None:
     """B105–B107 match names; most matches hold labels, masks and placeholders, not credentials."""
-    if _TEST_PATH.search(site.path.replace("\\", "/")):
+    if _TEST_PATH.search(site.rel_path):
         return "test data in a test file"
     pairs = _literals(site)
     if pairs and not any(plausible_secret(name, value) for name, value in pairs):

@@ -128,11 +128,8 @@ class HashlibWeak(Fixer):
         ),
         Case(
             "import hashlib\n\n\ndef test_digest():\n    assert hashlib.md5(b'a').hexdigest() == EXPECTED\n",
-            "import hashlib\n\n\ndef test_digest():\n"
-            "    assert hashlib.md5(b'a', usedforsecurity=False).hexdigest() == EXPECTED\n",
-            "B324",
             path="tests/test_digest.py",
-            note="test file: the digest is compared, keep it",
+            note="test code: not reported (context rule)",
         ),
         Case("import hashlib\n\nh = hashlib.md5(data, usedforsecurity=False)\n", note="already marked"),
         Case("import hashlib\n\nh = hashlib.sha256(data)\n", note="already strong"),

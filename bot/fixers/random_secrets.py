@@ -187,7 +187,7 @@ def _site_words(site: FindingSite, node: ast.AST) -> set[str]:
 )
 def not_a_secret(site: FindingSite) -> str | None:
     """B311 fires on every `random` call; it is a risk only where the value is a secret."""
-    if is_test_path(site.finding.path):
+    if is_test_path(site.rel_path):
         return "random values in test code"
     node = site.node
     if node is None:
