@@ -297,7 +297,8 @@ def load_proposers(enabled: bool) -> tuple[list[Proposer], str | None]:
         return [], None
     try:
         # Imported by name: `bot` has no static dependency on `models` (the Action is a composition root).
-        proposer = importlib.import_module("models.proposer").OnnxProposer()
+        module = importlib.import_module("models.proposer")
+        proposer = module.OnnxProposer(rules=module.measured_rules())
         _ = proposer.model  # loads the ONNX session now
     except Exception as exc:  # no onnxruntime, no model artifact, a broken file: the codemods still run
         return [], f"model: the learned fixer is not available ({type(exc).__name__}: {exc}); using the codemods only"

@@ -159,6 +159,7 @@ def _proposers(args: argparse.Namespace, config: MendbotConfig) -> list[Any]:
     if not wanted or plugin is None or args.findings_only:
         return []
     args.model = True
+    args.model_rules = list(config.model_rules)  # the repository's opt-ins, on top of the measured rules
     try:
         return list(plugin.proposers_from_args(args, log=lambda m: print(m, file=sys.stderr)))
     except Exception as exc:  # ModelUnavailable and friends: say what is missing

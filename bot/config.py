@@ -79,6 +79,10 @@ class MendbotConfig(BaseSettings):
     honour_noqa: bool = Field(True, description="`# noqa` / `# noqa: S…` comments suppress findings, as in ruff")
     context_rules: bool = Field(True, description="dismiss deliberate shapes (type-narrowing asserts, masks, …)")
     model: bool = Field(False, description="ask the learned fixer for candidates where codemods decline")
+    model_rules: list[str] = Field(
+        default_factory=list,
+        description="bandit ids the learned fixer may draft for, beyond those measured on real code",
+    )
     review_drafts: bool = False
     jobs: int = Field(0, description="scan processes (0 = one per core)")
     cache_dir: str | None = None
@@ -89,14 +93,14 @@ class MendbotConfig(BaseSettings):
     def _level(cls, value: Any) -> Level:
         return Level.parse(value) if isinstance(value, str) else Level(value)
 
-    @field_validator("select", "ignore", "exclude", mode="before")
+    @field_validator("select", "ignore", "exclude", "model_rules", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("select", "ignore")
+    @field_validator("select", "ignore", "model_rules")
     @classmethod
     def _known_ids(cls, value: list[str]) -> list[str]:
         ids = [v.strip().upper() for v in value]
@@ -154,9 +158,7 @@ class MendbotConfig(BaseSettings):
 def _require_known(ids: Any) -> None:
     unknown = unknown_rule_ids(ids)
     if unknown:
-        raise ValueError(
-            f"unknown bandit id(s) {', '.join(unknown)}; valid ids: {', '.join(sorted(known_rule_ids()))}"
-        )
+        raise ValueError(f"unknown bandit id(s) {', '.join(unknown)}; valid ids: {', '.join(sorted(known_rule_ids()))}")
 
 
 class ConfigError(ValueError):

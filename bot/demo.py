@@ -48,7 +48,7 @@ def _show_comment(console: Console, comment: object, head: dict[str, str]) -> No
 def run_demo(redis_url: str, console: Console) -> int:
     # The demo repository opts in to the learned fixer on its base branch, so findings no codemod
     # fixes (os.chmod's mode, B103) go to the `model` queue as one batch, and proven drafts show up.
-    base = {**_files(EXAMPLES / "vulnerable_app_base"), ".mendbot.toml": "model = true\n"}
+    base = {**_files(EXAMPLES / "vulnerable_app_base"), ".mendbot.toml": 'model = true\nmodel_rules = ["B103"]\n'}
     head = _files(EXAMPLES / "vulnerable_app")
     # The simulator is new on every run but its ids and content-derived shas repeat, so state
     # left by an earlier demo (cached tokens, "already reviewed" marks) must go: the demo owns

@@ -59,9 +59,11 @@ from bot.scan import ScanSettings, decode_source, scan_source
 CHECK_NAME = "mendbot"
 log = logging.getLogger("mendbot.review")
 
-ModelBatch = Callable[[list[tuple[str, str, list[Finding]]]], Proposer | None]
+ModelBatch = Callable[[list[tuple[str, str, list[Finding]]], frozenset[str]], Proposer | None]
 """Called at most once per pull request with `(path, source, findings the codemods left)`
-for every file that has any; returns a proposer serving candidates for them, or None."""
+for every file that has any, and the bandit ids the repository opts in for the model
+(`model_rules`, beyond those measured on real code); returns a proposer serving candidates
+for them, or None."""
 
 
 @dataclass
@@ -169,7 +171,7 @@ def collect_files(
         out.append(ReviewFile(path, changed, source, report))
     if model_on:
         assert model_batch is not None
-        ask_model(out, settings, model_batch)
+        ask_model(out, settings, model_batch, frozenset(config.model_rules))
     return out
 
 
@@ -179,7 +181,9 @@ def leftovers(item: ReviewFile) -> list[Finding]:
     return [f for f in report.findings if f.fingerprint not in report.fixes and model_may_fix(f)]
 
 
-def ask_model(files: list[ReviewFile], settings: ScanSettings, model_batch: ModelBatch) -> None:
+def ask_model(
+    files: list[ReviewFile], settings: ScanSettings, model_batch: ModelBatch, rules: frozenset[str] = frozenset()
+) -> None:
     """Phase 2: one batch for the whole pull request; its candidates are proven into each file's
     phase-1 outcome (the codemod fixes are not proven again), then overlapping fixes are combined.
     A hook that fails or returns None leaves the codemod fixes, combined as usual."""
@@ -187,7 +191,7 @@ def ask_model(files: list[ReviewFile], settings: ScanSettings, model_batch: Mode
     proposer: Proposer | None = None
     if asked:
         try:
-            proposer = model_batch([(item.path, item.source or "", found) for item, found in asked])
+            proposer = model_batch([(item.path, item.source or "", found) for item, found in asked], rules)
         except Exception:  # the hook should not raise; if it does, the review still goes out codemod-only
             log.exception("model batch failed; reviewing with the codemods only")
     asked_paths = {item.path for item, _ in asked}
@@ -266,9 +270,7 @@ def review_pull_request(
     commented: set[str] = set()
     for comment in existing:
         commented.update(fingerprints_in(comment.body))
-    composed = compose_review(
-        files, head_sha, commented, config.max_comments, config.inline_min_severity, config.rules
-    )
+    composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity, config.rules)
     outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current), files=files)
     if composed.comments:
         review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])

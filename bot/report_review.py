@@ -63,9 +63,7 @@ def render_review(
 ) -> str:
     """Markdown: the review body, each inline comment under its anchor, then the summary comment."""
     files = review_files(reports, sources, scope, root)
-    composed = compose_review(
-        files, PREVIEW_HEAD, set(), config.max_comments, config.inline_min_severity, config.rules
-    )
+    composed = compose_review(files, PREVIEW_HEAD, set(), config.max_comments, config.inline_min_severity, config.rules)
     findings = [f for item in files for f in item.report.findings]
     conclusion = conclusion_for(findings, config.fail_on, any(item.report.skipped for item in files))
     summary = compose_summary(files, PREVIEW_HEAD, [], composed.overflow, conclusion, config.fail_on)

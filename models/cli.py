@@ -39,6 +39,11 @@ def add_scan_model_flags(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--model-dir", help=f"model artifact folder (default: {DEFAULT_MODEL_DIR.name})")
     parser.add_argument("--model-candidates", type=int, default=3, help="beam candidates per finding (default 3)")
+    parser.add_argument(
+        "--model-all-rules",
+        action="store_true",
+        help="ask the model about every rule, not only those measured on real code (for measuring)",
+    )
 
 
 def proposers_from_args(args: argparse.Namespace, log: Any = None) -> list[Any]:
@@ -51,7 +56,7 @@ def proposers_from_args(args: argparse.Namespace, log: Any = None) -> list[Any]:
     choice = getattr(args, "model", None)
     if choice is False:
         return []
-    from models.proposer import OnnxProposer
+    from models.proposer import OnnxProposer, measured_rules
     from models.runtime import load
 
     model_dir = Path(args.model_dir) if getattr(args, "model_dir", None) else DEFAULT_MODEL_DIR
@@ -63,7 +68,16 @@ def proposers_from_args(args: argparse.Namespace, log: Any = None) -> list[Any]:
         return []
     if log is not None:
         log(f"learned fixer: {model.manifest.get('name')} on {model.active_provider}")
-    return [OnnxProposer(model=model, model_dir=model_dir, k=getattr(args, "model_candidates", 3))]
+    return [
+        OnnxProposer(
+            model=model,
+            model_dir=model_dir,
+            k=getattr(args, "model_candidates", 3),
+            rules=None
+            if getattr(args, "model_all_rules", False)
+            else measured_rules() | set(getattr(args, "model_rules", None) or ()),
+        )
+    ]
 
 
 def add_model_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

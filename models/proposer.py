@@ -16,8 +16,9 @@ model as one batch: batching is where ONNX Runtime's throughput comes from.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -144,6 +145,21 @@ def splice(source: str, site: Site, output: str) -> str | None:
     return tidy_imports(source, module, [r for r in requests if r is not None]).code
 
 
+MEASURED_RULES = Path(__file__).with_name("model_rules.json")
+
+
+def measured_rules(path: Path = MEASURED_RULES) -> frozenset[str]:
+    """The bandit ids the learned fixer may draft for: those whose drafts, judged on the real-code
+    corpus, were accepted at least as often as the codemods' fixes (`benchmarks/real_code.py
+    --model`, recorded in `models/model_rules.json`). No file or no measurement: none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    rules = data.get("allowed_rules", []) if isinstance(data, dict) else []
+    return frozenset(str(r) for r in rules)
+
+
 class OnnxProposer:
     """`bot.engine.Proposer` backed by an ONNX seq2seq artifact (loaded lazily, once per process)."""
 
@@ -155,8 +171,12 @@ class OnnxProposer:
         max_batch: int = 16,
         min_score: float = 0.0,
         filter_edits: bool = True,
+        rules: Collection[str] | None = None,
     ) -> None:
+        """`rules`: the bandit ids the model is asked about (None: every id it may fix — for
+        measuring; the CLI, Action and App pass `measured_rules()`)."""
         self._model = model
+        self.rules = frozenset(rules) if rules is not None else None
         self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         self.k = k
         self.max_batch = max_batch
@@ -197,7 +217,8 @@ class OnnxProposer:
         """Candidates for many files in one model batch (a pull request's worth): path → fingerprint → list."""
         sites: list[tuple[str, str, Site]] = []
         for path, source, findings in files:
-            sites += [(path, source, site) for site in find_sites(source, findings)]
+            asked = [f for f in findings if self.rules is None or f.rule_id in self.rules]
+            sites += [(path, source, site) for site in find_sites(source, asked)]
         result: dict[str, Drafts] = {path: {} for path, _, _ in files}
         if not sites:
             return result

@@ -28,20 +28,24 @@ and on the review side, `workers.tasks.ModelBatch` (the `model_batch` hook of
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.findings import Finding, FixConfidence
 from bot.fixers.base import Candidate
-from models.proposer import Drafts, ModelFixer, OnnxProposer, PrecomputedProposer
+from models.proposer import Drafts, ModelFixer, OnnxProposer, PrecomputedProposer, measured_rules
 from models.runtime import DEFAULT_MODEL_DIR, load
 
 
-def make_payload(files: Sequence[tuple[str, str, Sequence[Finding]]], k: int = 3) -> dict[str, Any]:
-    """The task argument: every file's source and the findings the codemods left."""
+def make_payload(
+    files: Sequence[tuple[str, str, Sequence[Finding]]], k: int = 3, rules: Collection[str] = ()
+) -> dict[str, Any]:
+    """The task argument: every file's source and the findings the codemods left, and the rules
+    the repository opts in for the model (`model_rules`) on top of the measured ones."""
     return {
         "k": k,
+        "rules": sorted(rules),
         "files": [
             {"path": path, "source": source, "findings": [f.to_dict() for f in findings]}
             for path, source, findings in files
@@ -54,7 +58,8 @@ def propose_batch(payload: dict[str, Any], model_dir: str | Path | None = None) 
     """Run the model on a whole pull request's leftovers; JSON-serialisable result."""
     directory = model_dir or os.environ.get("MENDBOT_MODEL_DIR") or DEFAULT_MODEL_DIR
     model = load(directory)
-    proposer = OnnxProposer(model=model, model_dir=directory, k=int(payload.get("k", 3)))
+    rules = measured_rules() | {str(r) for r in payload.get("rules") or []}
+    proposer = OnnxProposer(model=model, model_dir=directory, k=int(payload.get("k", 3)), rules=rules)
     files = [(f["path"], f["source"], [Finding.from_dict(d) for d in f["findings"]]) for f in payload["files"]]
     drafts = proposer.propose_files(files)
     return {

@@ -30,7 +30,7 @@ REPO = "octo-org/demo"
 VULN = "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n"
 # B103 has no codemod; any competent model turns 0o777 into an owner-only mode.
 CHMOD = "import os\n\n\ndef publish(path):\n    os.chmod(path, 0o777)\n"
-MODEL_ON = {".mendbot.toml": "model = true\n"}
+MODEL_ON = {".mendbot.toml": 'model = true\nmodel_rules = ["B103"]\n'}
 SUGGESTION = re.compile(r"```+suggestion\n(.*?)```+", re.S)
 
 
@@ -195,7 +195,9 @@ class RecordingBatch:
         self.fail = fail
         self.calls: list[dict[str, list[str]]] = []
 
-    def __call__(self, files: list[tuple[str, str, list[Finding]]]) -> Proposer | None:
+    def __call__(
+        self, files: list[tuple[str, str, list[Finding]]], rules: frozenset[str] = frozenset()
+    ) -> Proposer | None:
         self.calls.append({path: [f.rule_id for f in found] for path, _, found in files})
         if self.fail:
             raise RuntimeError("the model worker is on fire")
@@ -203,7 +205,7 @@ class RecordingBatch:
             return None
         from models.worker import make_payload, propose_batch, proposer_from_result
 
-        payload = json.loads(json.dumps(make_payload(files)))
+        payload = json.loads(json.dumps(make_payload(files, rules=rules)))
         return proposer_from_result(json.loads(json.dumps(propose_batch(payload))))
 
 

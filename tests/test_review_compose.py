@@ -89,10 +89,7 @@ def test_low_findings_without_fix_stay_out_of_the_diff() -> None:
 
 
 def test_default_policy_inline_only_where_a_maintainer_acts() -> None:
-    src = (
-        "import requests\nimport yaml\n\n\ndef f(u, s):\n    assert u\n"
-        "    requests.get(u)\n    return yaml.load(s)\n"
-    )
+    src = "import requests\nimport yaml\n\n\ndef f(u, s):\n    assert u\n    requests.get(u)\n    return yaml.load(s)\n"
     item = _item("p.py", src, _whole_file_patch(src))
     review = compose_review([item], "abc", set(), 25)
     inline = {c.fingerprint for c in review.comments if c.fingerprint}
@@ -100,6 +97,7 @@ def test_default_policy_inline_only_where_a_maintainer_acts() -> None:
     # B506 (MEDIUM/HIGH) inline; B113 (MEDIUM, LOW confidence) inline only because its fix is safe.
     assert by_rule["B506"] in inline and by_rule["B113"] in inline
     assert {f.rule_id for f in review.overflow} == {"B101"} or "B101" not in by_rule
+
 
 def test_anchor_rules() -> None:
     changed = parse_patch_field("f.py", "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n@@ -10,3 +10,3 @@\n x\n-y\n+Y\n z\n")

@@ -61,7 +61,9 @@ class ModelBatch:
         self.outcome: str | None = None
         self.task_id: str | None = None
 
-    def __call__(self, files: list[tuple[str, str, list[Finding]]]) -> Proposer | None:
+    def __call__(
+        self, files: list[tuple[str, str, list[Finding]]], rules: frozenset[str] = frozenset()
+    ) -> Proposer | None:
         proposer: Proposer | None = None
         outcome = "error"
         started = time.monotonic()
@@ -71,7 +73,7 @@ class ModelBatch:
         try:
             from models.worker import make_payload, proposer_from_result
 
-            result = app.send_task(MODEL_TASK, args=[make_payload(files)], expires=self.timeout)
+            result = app.send_task(MODEL_TASK, args=[make_payload(files, rules=rules)], expires=self.timeout)
             self.task_id = result.id
             proposer = proposer_from_result(result.get(timeout=self.timeout, disable_sync_subtasks=False))
             outcome = "ok"

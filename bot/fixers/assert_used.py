@@ -146,7 +146,9 @@ def _type_guards(site: FindingSite) -> set[str]:
     """Names bound in this file to a TypeGuard/TypeIs function: defined here, or imported from a
     sibling module (`from ._types import is_prepared as _is_prepared`) when the file is on disk."""
     guards = {
-        n.name for n in site.tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and _returns_type_guard(n)
+        n.name
+        for n in site.tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and _returns_type_guard(n)
     }
     folder = os.path.dirname(site.path)
     for node in site.tree.body:

@@ -54,11 +54,11 @@ SUGGESTION = re.compile(r"```+suggestion\n(.*?)```+", re.S)
 # The learned fixer's case: B103 has no codemod, and `0o777` → an owner-only mode is what any
 # competent model proposes (the shipped one: 0o700, score ~1.0).
 MODEL_BASE = {
-    ".mendbot.toml": "model = true\n",
+    ".mendbot.toml": 'model = true\nmodel_rules = ["B103"]\n',
     "service/files.py": "import os\n\n\ndef publish(path):\n    return path\n",
 }
 MODEL_HEAD = {
-    ".mendbot.toml": "model = true\n",
+    ".mendbot.toml": 'model = true\nmodel_rules = ["B103"]\n',
     "service/files.py": "import os\n\n\ndef publish(path):\n    os.chmod(path, 0o777)\n    return path\n",
 }
 

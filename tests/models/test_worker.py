@@ -9,7 +9,7 @@ import pytest
 import models.worker as worker
 from bot.engine import fix_each
 from bot.scan import ScanSettings, scan_source
-from models.proposer import PrecomputedProposer
+from models.proposer import PrecomputedProposer, measured_rules
 from tests.models.test_proposer import SOURCE, StubModel
 
 SETTINGS = ScanSettings()
@@ -24,7 +24,11 @@ def test_payload_and_result_survive_json_and_the_gate(monkeypatch: pytest.Monkey
         (p, s, scan_source(p, s, SETTINGS).findings)
         for p, s in (("a.py", SOURCE), ("b.py", other), ("c.py", "x = 1\n"))
     ]
-    payload = json.loads(json.dumps(worker.make_payload(files)))
+    # B307 is not among the rules measured on real code: without the repository's opt-in, nothing is asked.
+    assert "B307" not in measured_rules()
+    unasked = worker.propose_batch(json.loads(json.dumps(worker.make_payload(files))))
+    assert not stub.prompts and not any(unasked["drafts"].values())
+    payload = json.loads(json.dumps(worker.make_payload(files, rules={"B307"})))
     assert [f["path"] for f in payload["files"]] == ["a.py", "b.py"]  # nothing to ask for c.py
     result = json.loads(json.dumps(worker.propose_batch(payload)))
     assert len(stub.prompts) == 2  # one model batch for the whole pull request
