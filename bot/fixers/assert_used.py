@@ -1,6 +1,10 @@
 """B101: `assert` statements vanish under `python -O`, so checks written with them can silently stop.
 
-The fix turns `assert cond, msg` into `if not cond: raise AssertionError(msg)`,
+Most asserts in real code are internal invariants or written for the type checker; whether
+those must survive `-O` is the author's decision, so the fixer acts only where the condition
+guards access or input (a permission, an owner, a token, a validation) — the asserts whose
+disappearance is a vulnerability. There the fix turns `assert cond, msg` into
+`if not cond: raise AssertionError(msg)`,
 which runs whatever the optimisation level and raises the same exception type,
 so callers that catch `AssertionError` keep working. The condition node is
 reused as is (comments and line breaks inside it survive); only the negation is
@@ -221,6 +225,25 @@ def type_narrowing_assert(site: FindingSite) -> str | None:
     return None
 
 
+# Words of a condition that guards access or input: such an assert must not vanish under -O.
+_GUARD_WORDS = frozenset(
+    {
+        "admin", "auth", "authorized", "authorised", "authenticated", "perm", "perms", "permission",
+        "permissions", "permitted", "allowed", "allow", "owner", "owns", "owned", "access", "role", "roles",
+        "staff", "superuser", "csrf", "token", "signature", "signed", "verify", "verified", "valid",
+        "validate", "validated", "sanitized", "sanitised", "trusted", "login", "logged", "session",
+        "secret", "password", "scope", "scopes", "expired", "privilege", "privileges", "grant", "granted",
+    }
+)  # fmt: skip
+
+
+def guards_access(condition: str) -> bool:
+    """Whether an assert's condition reads like an access or input check (`user.is_admin`,
+    `request.user.has_perm(...)`, `is_valid(data)`), not an internal invariant (`n > 0`)."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", condition))}
+    return bool(words & _GUARD_WORDS)
+
+
 @register
 class AssertToRaise(Fixer):
     rule_ids = ("B101",)
@@ -241,21 +264,21 @@ class AssertToRaise(Fixer):
     confidence = FixConfidence.REVIEW
     cases = (
         Case(
-            "def withdraw(account, amount):\n    assert amount > 0, 'amount must be positive'\n"
+            "def withdraw(account, user, amount):\n    assert account.owner == user, 'not your account'\n"
             "    account.balance -= amount\n",
-            "def withdraw(account, amount):\n    if not (amount > 0):\n"
-            "        raise AssertionError('amount must be positive')\n    account.balance -= amount\n",
+            "def withdraw(account, user, amount):\n    if not (account.owner == user):\n"
+            "        raise AssertionError('not your account')\n    account.balance -= amount\n",
             "B101",
-            note="comparison gets parentheses",
+            note="an ownership check: comparison gets parentheses",
         ),
         Case(
-            "class Cache:\n    def get(self, key):\n        # the key must be known\n"
-            "        assert key is not self.MISSING  # sentinel — toujours\n        return self.store[key]\n",
-            "class Cache:\n    def get(self, key):\n        # the key must be known\n"
-            "        if key is self.MISSING:  # sentinel — toujours\n"
-            "            raise AssertionError\n        return self.store[key]\n",
+            "class View:\n    def post(self, request):\n        # only staff may post\n"
+            "        assert request.user.has_perm('edit')  # enforced — toujours\n        return self.save(request)\n",
+            "class View:\n    def post(self, request):\n        # only staff may post\n"
+            "        if not request.user.has_perm('edit'):  # enforced — toujours\n"
+            "            raise AssertionError\n        return self.save(request)\n",
             "B101",
-            note="`is not` inverted; comments kept; no message",
+            note="a permission check; comments kept; no message",
         ),
         Case(
             "assert user.is_admin or user.owns(doc), (\n    f'{user} may not edit {doc}'\n)\n",
@@ -265,38 +288,35 @@ class AssertToRaise(Fixer):
             note="boolean condition parenthesised, multi-line message",
         ),
         Case(
-            "def f(x):\n    assert not x.closed\n",
-            "def f(x):\n    if x.closed:\n        raise AssertionError\n",
+            "def use(token):\n    assert not token.expired\n",
+            "def use(token):\n    if token.expired:\n        raise AssertionError\n",
             "B101",
             note="double negation removed",
         ),
         Case(
-            "def f(key, table):\n    assert key in table, key\n",
-            "def f(key, table):\n    if key not in table:\n        raise AssertionError(key)\n",
+            "def grant(role, allowed_roles):\n    assert role in allowed_roles, role\n",
+            "def grant(role, allowed_roles):\n    if role not in allowed_roles:\n        raise AssertionError(role)\n",
             "B101",
+        ),
+        Case(
+            "def put(key, value):\n    assert value is None or is_valid(value), (key, value)\n",
+            "def put(key, value):\n    if not (value is None or is_valid(value)):\n"
+            "        raise AssertionError((key, value))\n",
+            "B101",
+            note="input validation; a tuple message stays one argument",
+        ),
+        Case(
+            "def withdraw(account, amount):\n    assert amount > 0, 'amount must be positive'\n",
+            note="an internal invariant: whether it runs under -O is the author's call; declined",
         ),
         Case(
             "def pick(kind):\n    if kind == 'a':\n        return 1\n    assert False, f'unknown kind {kind!r}'\n",
-            "def pick(kind):\n    if kind == 'a':\n        return 1\n"
-            "    raise AssertionError(f'unknown kind {kind!r}')\n",
-            "B101",
-            note="assert False: an unconditional raise",
-        ),
-        Case(
-            "def put(key, value):\n    assert value is None or valid(value), (key, value)\n",
-            "def put(key, value):\n    if not (value is None or valid(value)):\n        raise AssertionError((key, value))\n",
-            "B101",
-            note="a tuple message stays one argument",
-        ),
-        Case(
-            "def f(pair):\n    assert not (pair[0], pair[1]) == ()\n",
-            "def f(pair):\n    if (pair[0], pair[1]) == ():\n        raise AssertionError\n",
-            "B101",
+            note="an unreachable marker: declined",
         ),
         Case("def test_sum():\n    assert sum([1, 2]) == 3\n", path="tests/test_math.py", note="test file"),
         Case("def f(x):\n    assert isinstance(x, int)\n", note="type narrowing: not reported (context rule)"),
-        Case("x = load(); assert x\n", note="two statements on one line; declined"),
-        Case("if ready: assert check()\n", note="one-line compound body; declined"),
+        Case("x = load(); assert is_admin(x)\n", note="two statements on one line; declined"),
+        Case("if ready: assert check_auth()\n", note="one-line compound body; declined"),
         Case("if not cond:\n    raise AssertionError(msg)\n", note="already explicit"),
     )
 
@@ -307,6 +327,8 @@ class AssertToRaise(Fixer):
             return None
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or line.body[0] is not node:
             return None
+        if not guards_access(ctx.code(node.test)):
+            return None  # an internal invariant: whether it must survive -O is the author's call
         exc: cst.BaseExpression = cst.Name("AssertionError")
         if node.msg is not None:
             exc = _call_with(exc, node.msg)

@@ -185,6 +185,10 @@ def _literals(site: FindingSite) -> list[tuple[str, str]]:
     node = site.node_of({"B105": ast.Constant, "B106": ast.Call}.get(rule, ast.FunctionDef)) or site.node
     if rule == "B105" and isinstance(node, ast.Constant) and isinstance(node.value, str):
         parent = site.parent(node)
+        if isinstance(parent, ast.Dict) and node in parent.keys:  # `{"token_type": "Bearer"}`, `{"token": None}`
+            value = parent.values[parent.keys.index(node)]
+            text = value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else ""
+            return [(node.value, text)]
         if isinstance(parent, ast.Subscript) and parent.slice is node:
             assign = site.parent(parent)
             value = assign.value if isinstance(assign, ast.Assign) else None
@@ -228,6 +232,9 @@ def _literals(site: FindingSite) -> list[tuple[str, str]]:
         ContextCase('DB_PASSWORD = "hunter2"\n', False, "B105", path="tests/test_db.py", note="test data"),
         ContextCase('def login(user, password="xxxxxxxx"):\n    pass\n', False, "B107"),
         ContextCase('connect(host="db", password="")\n', False, "B106", note="empty"),
+        ContextCase("ref = {'token': None}\n", False, "B105", note="a dict key with no literal secret"),
+        ContextCase("resp = {'access_token': tok, 'token_type': 'Bearer'}\n", False, "B105", note="a token type"),
+        ContextCase("conf = {'password': 'Zq8#kLm2pW'}\n", True, "B105", note="a literal secret in a dict stays"),
         ContextCase('DB_PASSWORD = "hunter2"\n', True, "B105", note="a real-looking secret stays"),
         ContextCase('connect(host="db", password="Tr0ub4dor&3")\n', True, "B106"),
         ContextCase('def login(user, password="s3cr3t-pw"):\n    pass\n', True, "B107"),

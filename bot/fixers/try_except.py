@@ -3,8 +3,10 @@
 A handler that swallows everything leaves no trace when something goes wrong:
 failed permission checks, corrupted input, bugs. The fix keeps the control flow
 exactly (the exception is still ignored, the loop still continues) but records
-it with its traceback at DEBUG level, through the module's existing logger when
-it has one at module level and through `logging.getLogger(__name__)` otherwise.
+it with its traceback at DEBUG level, through the module's existing logger. A module
+without one is left alone: adding a logging set-up is the author's call, and most
+such handlers in real code are deliberate (a comment, a narrow type, cleanup — those
+are not even reported, see `deliberate_ignore`).
 Whether the handler should be narrowed or the error surfaced is a human call,
 hence review.
 """
@@ -141,25 +143,25 @@ class TryExceptLog(Fixer):
     confidence = FixConfidence.REVIEW
     cases = (
         Case(
-            "import os\n\ntry:\n    os.rename(src, dst)\nexcept Exception:\n    pass\n",
-            "import logging\nimport os\n\ntry:\n    os.rename(src, dst)\nexcept Exception:\n"
-            '    logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n',
-            "B110",
-        ),
-        Case(
+            "import logging\nimport os\n\nlog = logging.getLogger(__name__)\n\ntry:\n    os.rename(src, dst)\n"
+            "except Exception:\n    pass\n",
             (
                 "import logging\n"
+                "import os\n"
                 "\n"
-                "log = logging.getLogger('worker')\n"
+                "log = logging.getLogger(__name__)\n"
                 "\n"
-                "\n"
-                "def run(jobs):\n"
-                "    for job in jobs:\n"
-                "        try:\n"
-                "            job()\n"
-                "        except:\n"
-                "            continue\n"
+                "try:\n"
+                "    os.rename(src, dst)\n"
+                "except Exception:\n"
+                '    log.debug("ignored exception", exc_info=True)\n'
             ),
+            "B110",
+            note="the module's logger is reused",
+        ),
+        Case(
+            "import logging\n\nlog = logging.getLogger('worker')\n\n\ndef run(jobs):\n    for job in jobs:\n"
+            "        try:\n            job()\n        except:\n            continue\n",
             (
                 "import logging\n"
                 "\n"
@@ -175,42 +177,60 @@ class TryExceptLog(Fixer):
                 "            continue\n"
             ),
             "B112",
-            note="bare except, module logger reused, comment kept",
+            note="bare except in a loop",
         ),
         Case(
-            "import socket\n\n\nclass Conn:\n    def send(self, data):\n        try:\n"
-            "            self.sock.sendall(data)\n        except Exception as exc:\n            pass\n",
-            "import logging\nimport socket\n\n\nclass Conn:\n    def send(self, data):\n"
-            "        try:\n            self.sock.sendall(data)\n        except Exception as exc:\n"
-            '            logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n',
+            "import logging\nimport socket\n\nlogger = logging.getLogger(__name__)\n\n\nclass Conn:\n"
+            "    def send(self, data):\n        try:\n            self.sock.sendall(data)\n"
+            "        except Exception as exc:\n            pass\n",
+            (
+                "import logging\n"
+                "import socket\n"
+                "\n"
+                "logger = logging.getLogger(__name__)\n"
+                "\n"
+                "\n"
+                "class Conn:\n"
+                "    def send(self, data):\n"
+                "        try:\n"
+                "            self.sock.sendall(data)\n"
+                "        except Exception as exc:\n"
+                '            logger.debug("ignored exception", exc_info=True)\n'
+            ),
             "B110",
             note="named handler in a method",
+        ),
+        Case(
+            "import logging\n\nlog = logging.getLogger(__name__)\nfor f in files:\n    try:\n        load(f)\n"
+            "    except Exception: continue\n",
+            (
+                "import logging\n"
+                "\n"
+                "log = logging.getLogger(__name__)\n"
+                "for f in files:\n"
+                "    try:\n"
+                "        load(f)\n"
+                "    except Exception:\n"
+                '        log.debug("ignored exception", exc_info=True)\n'
+                "        continue\n"
+            ),
+            "B112",
+            note="one-line handler becomes a block",
+        ),
+        Case(
+            "import os\n\ntry:\n    os.rename(src, dst)\nexcept Exception:\n    pass\n",
+            note="no logger in the module: whether to add logging is the author's call; declined",
+        ),
+        Case(
+            "import logging\n\ntry:\n    import ujson as json\nexcept Exception:\n    pass\n"
+            "log = logging.getLogger(__name__)\n",
+            note="module-level handler runs before the module's logger exists: declined",
         ),
         Case(
             "try:\n    os.remove(path)\nexcept Exception:  # already gone\n    pass\n",
             note="explained by a comment: not reported (context rule)",
         ),
-        Case(
-            "import logging\n\nfor f in files:\n    try:\n        load(f)\n    except Exception: continue\n",
-            "import logging\n\nfor f in files:\n    try:\n        load(f)\n    except Exception:\n"
-            '        logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n        continue\n',
-            "B112",
-            note="one-line handler becomes a block",
-        ),
-        Case(
-            "import logging\n\ntry:\n    import ujson as json\nexcept Exception:\n    pass\n"
-            "log = logging.getLogger(__name__)\n",
-            "import logging\n\ntry:\n    import ujson as json\nexcept Exception:\n"
-            '    logging.getLogger(__name__).debug("ignored exception", exc_info=True)\n'
-            "log = logging.getLogger(__name__)\n",
-            "B110",
-            note="module-level handler runs before the module's logger exists",
-        ),
         Case("try:\n    f()\nexcept OSError:\n    pass\n", note="typed handler: bandit does not flag it"),
-        Case(
-            "def f(logging):\n    try:\n        g()\n    except Exception:\n        pass\n",
-            note="`logging` is a parameter here: declined",
-        ),
         Case(
             "import logging\n\ntry:\n    f()\nexcept Exception:\n    logging.debug('x', exc_info=True)\n",
             note="already logs",
@@ -239,10 +259,7 @@ class TryExceptLog(Fixer):
             return None
         logger = _module_logger(ctx, handler)
         if logger is None:
-            if not ctx.name_is_free(handler, "logging"):
-                return None
-            ctx.add_import("logging")
-            logger = "logging.getLogger(__name__)"
+            return None  # a module without a logger: adding logging is the author's call
         log_call = cst.parse_expression(f"{logger}.debug({_MESSAGE}, exc_info=True)")
         log_line = cst.SimpleStatementLine(body=[cst.Expr(log_call)], leading_lines=line.leading_lines)
         if keep_continue:
