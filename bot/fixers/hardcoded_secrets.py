@@ -186,8 +186,8 @@ def _literals(site: FindingSite) -> list[tuple[str, str]]:
     if rule == "B105" and isinstance(node, ast.Constant) and isinstance(node.value, str):
         parent = site.parent(node)
         if isinstance(parent, ast.Dict) and node in parent.keys:  # `{"token_type": "Bearer"}`, `{"token": None}`
-            value = parent.values[parent.keys.index(node)]
-            text = value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else ""
+            item = parent.values[parent.keys.index(node)]
+            text = item.value if isinstance(item, ast.Constant) and isinstance(item.value, str) else ""
             return [(node.value, text)]
         if isinstance(parent, ast.Subscript) and parent.slice is node:
             assign = site.parent(parent)
