@@ -128,6 +128,41 @@ PROJECTS: tuple[Project, ...] = (
         "infra (automation CLI)",
         "lib/ansible",
     ),
+    # Added for the judged sample: more real code with fixable findings (2026-12).
+    Project(
+        "werkzeug", _m("pallets+werkzeug"), "1b00618e787f40dfb21eba29caf8f8be7c8e1d93", "library (WSGI)", "src/werkzeug"
+    ),
+    Project("scrapy", _m("scrapy+scrapy"), "11079cb1c85b9e75a39a7269943c69d1a975d485", "framework (crawler)", "scrapy"),
+    Project(
+        "paramiko", _m("paramiko+paramiko"), "8697158113a3eab25ed1d1d541ebe2cad10169a7", "library (SSH)", "paramiko"
+    ),
+    Project(
+        "tornado", _m("tornadoweb+tornado"), "e530031405e2154654dedc4c84d5656b557ea310", "web framework", "tornado"
+    ),
+    # mitmproxy/mitmproxy left out: its mirror lacks objects (`git archive` -> "cannot read bd6ed534...").
+    Project(
+        "swift",
+        _m("openstack+swift"),
+        "d57c078ef2744d0012729bbcb3aaca2c4e5a481d",
+        "infra service (OpenStack storage)",
+        "swift",
+    ),
+    Project("redash", _m("getredash+redash"), "ca79fe988d81cdac9675b412f3dfcab107bc1fbc", "web app (BI)", "redash"),
+    Project("luigi", _m("spotify+luigi"), "715f65c4a56a908ef0a1df4df6fc33b8420e2e6c", "workflow engine", "luigi"),
+    Project(
+        "locust", _m("locustio+locust"), "407343d0f5ab84a32f41f6f9a7c991188d10a55a", "tool (load testing)", "locust"
+    ),
+    Project(
+        "glance",
+        _m("openstack+glance"),
+        "c76abb08e2bc82582389059dcbbc234293ce13b9",
+        "infra service (OpenStack images)",
+        "glance",
+    ),
+    Project(
+        "gunicorn", _m("benoitc+gunicorn"), "65ac1a3a4c0aa00960968c720d6e6bd2ac32f1b9", "server (WSGI)", "gunicorn"
+    ),
+    Project("pip", _m("pypa+pip"), "6d309205789d368b2749d93fd6193d584811efd5", "CLI (installer)", "src/pip"),
 )
 
 # Root-level files that decide how mendbot / bandit / ruff see a project: copied into every

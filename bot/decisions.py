@@ -10,6 +10,8 @@ the question mendbot would ask. Asking again is noise, so mendbot honours:
   `# noqa: S…` comments, and the file-level `# ruff: noqa` / `# flake8: noqa`;
 - flake8 (`[flake8]` in `.flake8`, `setup.cfg`, `tox.ini`): `ignore`, `extend-ignore`,
   `per-file-ignores` for `S…` codes;
+- the paths ruff and flake8 are told to skip (`exclude` / `extend-exclude`: vendored code,
+  generated files) are not scanned either;
 - bandit: a project-level `.bandit` INI (`skips`, `tests`, `exclude`), as bandit's CLI
   reads it for `bandit -r .`, and `exclude_dirs` of the bandit config file; its
   `skips`/`tests` in YAML/TOML are read by bandit's own `BanditConfig` (see `bot.scan`).
@@ -38,7 +40,7 @@ import pathspec
 DECISION_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", "setup.cfg", "tox.ini", ".flake8", ".bandit")
 
 _CODE = re.compile(r"^[A-Z]+[0-9]*$")
-# ruff's own noqa grammar: `# noqa`, `# noqa: A1, B2`, `# noqa:A1 B2` (case-insensitive `noqa`).
+# ruff's own noqa grammar: a bare noqa comment, or noqa followed by a colon and codes (`A1, B2` or `A1 B2`).
 _NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE_NOQA = re.compile(
     r"#\s*(?:ruff|flake8)\s*:\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
@@ -93,11 +95,21 @@ class ProjectDecisions:
     bandit_skips: tuple[str, ...] = ()
     bandit_tests: tuple[str, ...] = ()
     bandit_excludes: tuple[str, ...] = ()  # bandit's excluded path strings (fnmatch or substring)
+    path_excludes: tuple[str, ...] = ()  # ruff's / flake8's `exclude`, `extend-exclude` (gitignore-style)
     honour_noqa: bool = True
     origins: tuple[str, ...] = field(default=(), compare=False)
 
     def digest(self) -> str:
-        text = repr((self.ignored, self.per_file, self.bandit_skips, self.bandit_tests, self.bandit_excludes))
+        text = repr(
+            (
+                self.ignored,
+                self.per_file,
+                self.bandit_skips,
+                self.bandit_tests,
+                self.bandit_excludes,
+                self.path_excludes,
+            )
+        )
         return hashlib.sha256(f"{text}|{self.honour_noqa}".encode()).hexdigest()[:16]
 
     def config_reason(self, rule_id: str, rel_path: str) -> str | None:
@@ -127,7 +139,7 @@ class NoqaMap:
     """`# noqa` comments of one file: per line the bandit id prefixes (empty tuple = every rule)."""
 
     lines: Mapping[int, tuple[str, ...]]
-    whole_file: tuple[str, ...] | None  # `# ruff: noqa[: codes]`: None = no file-level exemption
+    whole_file: tuple[str, ...] | None  # the file-level exemption's codes (empty: all); None = none
 
     def reason(self, rule_id: str, lines: range) -> str | None:
         if self.whole_file is not None and (not self.whole_file or any(rule_id.startswith(p) for p in self.whole_file)):
@@ -186,6 +198,16 @@ def _ruff_table(data: dict[str, Any], from_pyproject: bool) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
+def _as_gitignore(pattern: str) -> str:
+    """A ruff/flake8 exclude pattern as a gitignore-style one: `./build` is anchored at the root."""
+    pattern = pattern.strip()
+    return "/" + pattern[2:] if pattern.startswith("./") else pattern
+
+
+def _excludes_from_ruff(table: dict[str, Any]) -> list[str]:
+    return [_as_gitignore(p) for key in ("exclude", "extend-exclude", "extend_exclude") for p in _list(table.get(key))]
+
+
 def _from_ruff(table: dict[str, Any], origin: str) -> tuple[list[tuple[str, str]], list[PerFileIgnore]]:
     ignored: list[tuple[str, str]] = []
     per_file: list[PerFileIgnore] = []
@@ -227,6 +249,19 @@ def _from_flake8(text: str, origin: str) -> tuple[list[tuple[str, str]], list[Pe
     return ignored, per_file
 
 
+def _flake8_excludes(text: str) -> list[str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    if not parser.has_section("flake8"):
+        return []
+    section = parser["flake8"]
+    raw = [section.get(k, "") for k in ("exclude", "extend-exclude", "extend_exclude")]
+    return [_as_gitignore(p) for value in raw for p in re.split(r"[,\s]+", value) if p.strip()]
+
+
 def _list(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split(",")
@@ -244,6 +279,7 @@ def from_texts(texts: Mapping[str, str], bandit_config_text: tuple[str, str] | N
     """
     ignored: list[tuple[str, str]] = []
     per_file: list[PerFileIgnore] = []
+    path_excludes: list[str] = []
     origins: list[str] = []
     for name in (".ruff.toml", "ruff.toml", "pyproject.toml"):
         text = texts.get(name)
@@ -259,6 +295,7 @@ def from_texts(texts: Mapping[str, str], bandit_config_text: tuple[str, str] | N
         more_ignored, more_per_file = _from_ruff(table, f"ruff's config in {name}")
         ignored += more_ignored
         per_file += more_per_file
+        path_excludes += _excludes_from_ruff(table)
         origins.append(name)
         break
     for name in (".flake8", "setup.cfg", "tox.ini"):
@@ -268,6 +305,7 @@ def from_texts(texts: Mapping[str, str], bandit_config_text: tuple[str, str] | N
         more_ignored, more_per_file = _from_flake8(text, name)
         ignored += more_ignored
         per_file += more_per_file
+        path_excludes += _flake8_excludes(text)
         origins.append(name)
         break
     skips: tuple[str, ...] = ()
@@ -294,6 +332,7 @@ def from_texts(texts: Mapping[str, str], bandit_config_text: tuple[str, str] | N
         bandit_skips=skips,
         bandit_tests=tests,
         bandit_excludes=tuple(dict.fromkeys(excludes)),
+        path_excludes=tuple(dict.fromkeys(path_excludes)),
         origins=tuple(origins),
     )
 

@@ -142,7 +142,7 @@ def collect_files(
     out = []
     path_filter = PathFilter(
         None,
-        (*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude),
+        (*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude, *settings.decisions.path_excludes),
         respect_gitignore=False,
         extra=settings.decisions.bandit_excluded,
     )

@@ -102,7 +102,10 @@ def execute(request: ScanRequest) -> ScanResult:
     config = request.config
     settings = config.scan_settings(request.root)
     path_filter = PathFilter(
-        request.root, request.excludes, config.respect_gitignore, extra=settings.decisions.bandit_excluded
+        request.root,
+        (*request.excludes, *settings.decisions.path_excludes),
+        config.respect_gitignore,
+        extra=settings.decisions.bandit_excluded,
     )
     found = discover(request.paths, path_filter)
     result = ScanResult(missing=found.missing)

@@ -98,6 +98,20 @@ def test_same_finding_set_as_bandit_cli_on_its_config(tmp_path: Path) -> None:
     assert ("pkg/run.py", "B101", 9) not in ours
 
 
+def test_ruff_and_flake8_excludes_are_not_scanned(tmp_path: Path) -> None:
+    (tmp_path / "src" / "pkg" / "_vendor").mkdir(parents=True)
+    (tmp_path / "gen").mkdir()
+    for rel in ("src/pkg/run.py", "src/pkg/_vendor/lib.py", "gen/out.py"):
+        (tmp_path / rel).write_text(SOURCE)
+    (tmp_path / "pyproject.toml").write_text('[tool.ruff]\nextend-exclude = ["_vendor"]\n')
+    (tmp_path / ".flake8").write_text("[flake8]\nextend-exclude = ./gen\n")
+    from bot.scanrun import ScanRequest, execute
+
+    config = load(tmp_path, {"cache": False})
+    result = execute(ScanRequest(paths=[str(tmp_path)], root=tmp_path, config=config, excludes=(), mode="findings"))
+    assert [os.path.relpath(r.path, tmp_path) for r in result.reports] == ["src/pkg/run.py"]
+
+
 def test_unknown_rule_ids_are_errors() -> None:
     try:
         load(None, {"select": "B602,B999"})
