@@ -229,17 +229,16 @@ def type_narrowing_assert(site: FindingSite) -> str | None:
 _GUARD_WORDS = frozenset(
     {
         "admin", "auth", "authorized", "authorised", "authenticated", "perm", "perms", "permission",
-        "permissions", "permitted", "allowed", "allow", "owner", "owns", "owned", "access", "role", "roles",
-        "staff", "superuser", "csrf", "token", "signature", "signed", "verify", "verified", "valid",
-        "validate", "validated", "sanitized", "sanitised", "trusted", "login", "logged", "session",
-        "secret", "password", "scope", "scopes", "expired", "privilege", "privileges", "grant", "granted",
+        "permissions", "permitted", "allowed", "owner", "owns", "role", "roles", "staff", "superuser",
+        "csrf", "login", "logged", "privilege", "privileges", "grant", "granted", "expired",
     }
 )  # fmt: skip
 
 
 def guards_access(condition: str) -> bool:
     """Whether an assert's condition reads like an access or input check (`user.is_admin`,
-    `request.user.has_perm(...)`, `is_valid(data)`), not an internal invariant (`n > 0`)."""
+    `request.user.has_perm(...)`, `token.expired`), not an internal invariant (`n > 0`,
+    `is_valid(data)`: a maintainer reading real code called rewriting those churn)."""
     words = {w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", condition))}
     return bool(words & _GUARD_WORDS)
 
@@ -300,10 +299,7 @@ class AssertToRaise(Fixer):
         ),
         Case(
             "def put(key, value):\n    assert value is None or is_valid(value), (key, value)\n",
-            "def put(key, value):\n    if not (value is None or is_valid(value)):\n"
-            "        raise AssertionError((key, value))\n",
-            "B101",
-            note="input validation; a tuple message stays one argument",
+            note="a data invariant, not an access check: declined",
         ),
         Case(
             "def withdraw(account, amount):\n    assert amount > 0, 'amount must be positive'\n",

@@ -61,6 +61,15 @@ def _weak_name_arg(call: cst.Call) -> cst.Arg | None:
     return arg if isinstance(value, str) and value.lower() in _WEAK else None
 
 
+# A protocol or file format fixes the algorithm here (RFC 6455's Sec-WebSocket-Accept, SSH key
+# exchange and hashed known_hosts, ...): SHA-256 breaks interoperability, and calling a key
+# exchange hash "not for security" is false. Neither fix is right: declined.
+_PROTOCOL_WORDS = frozenset(
+    {"websocket", "websockets", "ws", "handshake", "kex", "gss", "gssapi", "hostkey", "hostkeys", "knownhosts",
+     "ssh", "rfc", "accept", "wsaccept", "dh", "ecdh"}
+)  # fmt: skip
+
+
 @register
 class HashlibWeak(Fixer):
     rule_ids = ("B324",)
@@ -132,6 +141,11 @@ class HashlibWeak(Fixer):
             note="test code: not reported (context rule)",
         ),
         Case("import hashlib\n\nh = hashlib.md5(data, usedforsecurity=False)\n", note="already marked"),
+        Case(
+            "import base64\nimport hashlib\n\n\ndef websocket_accept(key):\n"
+            "    return base64.b64encode(hashlib.sha1(key + GUID).digest())\n",
+            note="RFC 6455 fixes SHA-1 for the WebSocket handshake: declined",
+        ),
         Case("import hashlib\n\nh = hashlib.sha256(data)\n", note="already strong"),
         Case(
             "from hashlib import sha1\n\n\ndef uuid5(namespace, name):\n"
@@ -165,6 +179,8 @@ class HashlibWeak(Fixer):
         if in_tests and explicit is not None:
             return None  # a test of the usedforsecurity flag itself
         words = _context_words(ctx)
+        if words & _PROTOCOL_WORDS:
+            return None  # the protocol fixes the algorithm (and may use it for security): not ours to change
         claims_security = explicit is not None or bool(words & SECURITY_WORDS)
         if in_tests or not claims_security:
             new_call = set_keyword(call, "usedforsecurity", cst.Name("False"))

@@ -17,6 +17,8 @@ nearly always a fake path compared against expected output.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from bot.findings import FixConfidence
@@ -80,6 +82,24 @@ def _rest_of_fstring(node: cst.FormattedString) -> cst.FormattedString | None:
     return node.with_changes(parts=parts)
 
 
+# Words near the path that say it is not a path on this host.
+_ELSEWHERE = frozenset(
+    {"hdfs", "docker", "container", "containers", "remote", "cluster", "shared", "share", "s3", "gcs", "ssh",
+     "sftp", "scp", "pod", "kubernetes", "node", "nodes", "darwin", "macos", "lsf", "slurm", "sge"}
+)  # fmt: skip
+
+
+def _elsewhere(ctx: FixContext) -> bool:
+    text = ctx.code(ctx.statement)
+    node: cst.CSTNode | None = ctx.statement
+    while node is not None:
+        if isinstance(node, cst.FunctionDef | cst.ClassDef):
+            text += " " + node.name.value
+        node = ctx.parent(node)
+    words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", text))}
+    return bool(words & _ELSEWHERE)
+
+
 @register
 class TmpDir(Fixer):
     rule_ids = ("B108",)
@@ -99,6 +119,10 @@ class TmpDir(Fixer):
     )
     confidence = FixConfidence.REVIEW
     cases = (
+        Case(
+            "def upload(client, name, tmp_dir='/tmp/luigi'):\n    return client.put(name, 'hdfs://' + tmp_dir)\n",
+            note="an HDFS path, not this host's /tmp: declined",
+        ),
         Case(
             "import os\n\nLOG_PATH = '/tmp/app.log'\n",
             "import os\nimport tempfile\n\nLOG_PATH = os.path.join(tempfile.gettempdir(), 'app.log')\n",
@@ -156,6 +180,8 @@ class TmpDir(Fixer):
             return None
         if node.lpar or not _used_as_path(ctx, node) or not ctx.name_is_free(node, "tempfile"):
             return None
+        if _elsewhere(ctx):
+            return None  # a path on another machine (HDFS, a container, a cluster share): not this host's /tmp
         ctx.add_import("tempfile")
         tmp = cst.parse_expression("tempfile.gettempdir()")
         if rest is None:
