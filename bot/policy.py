@@ -1,12 +1,13 @@
 """Where a finding is said: inline on the diff, in the summary's collapsed section, or not at all.
 
-The default is what a maintainer will act on: an inline comment for a finding of MEDIUM
-or HIGH severity that comes with a proven fix (at MEDIUM confidence or more, or with a
-`safe` fix) — the suggestion is something to commit — and, without a fix, only for HIGH
-severity at HIGH confidence. A judged sample of real projects' findings (BENCHMARKS.md)
-found every MEDIUM finding without a fix to be noise to its maintainers: pickle of the
-tool's own cache, `exec` as the feature, protocol-mandated SHA-1, `0.0.0.0` compared not
-bound. Everything else — LOW severity, and bandit's audit notes (B101 assert,
+The default is what a maintainer will act on: an inline comment only for a finding of MEDIUM
+or HIGH severity that comes with a proven fix (at MEDIUM confidence or more, or with a `safe`
+fix) — the comment carries a suggestion to commit. A judged sample of real projects' output
+(BENCHMARKS.md) found every inline comment without a fix to be noise to its maintainers
+(pickle of the tool's own cache, `exec` as the feature, protocol-mandated SHA-1, a
+user-configured shell command), while most suggestions were committable. Findings without a
+fix still reach the summary and the check run's annotations, and fail the check at
+`fail_on`. Everything else — LOW severity, and bandit's audit notes (B101 assert,
 B110/B112 ignored exceptions, B4xx imports, B603/B607 subprocess notes, …), which flag a
 construct for a look rather than a defect — goes to one collapsed section of the
 summary. A repository changes any rule with `[tool.mendbot.rules]`:
@@ -44,8 +45,7 @@ def placement(finding: Finding, fix: Fix | None, rules: Mapping[str, Placement])
     if finding.rule_id in AUDIT_RULES or finding.severity < Level.MEDIUM:
         return Placement.SUMMARY
     if fix is None:
-        high = finding.severity >= Level.HIGH and finding.confidence >= Level.HIGH
-        return Placement.INLINE if high else Placement.SUMMARY
+        return Placement.SUMMARY
     if finding.confidence >= Level.MEDIUM or fix.confidence == FixConfidence.SAFE:
         return Placement.INLINE
     return Placement.SUMMARY

@@ -90,7 +90,7 @@ _ELSEWHERE = frozenset(
 
 
 def _elsewhere(ctx: FixContext) -> bool:
-    text = ctx.code(ctx.statement)
+    text = ctx.code(ctx.statement) + " " + ctx.finding.path
     node: cst.CSTNode | None = ctx.statement
     while node is not None:
         if isinstance(node, cst.FunctionDef | cst.ClassDef):
