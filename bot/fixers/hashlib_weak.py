@@ -146,6 +146,11 @@ class HashlibWeak(Fixer):
             "    return base64.b64encode(hashlib.sha1(key + GUID).digest())\n",
             note="RFC 6455 fixes SHA-1 for the WebSocket handshake: declined",
         ),
+        Case(
+            "import hashlib\n\n\nclass HTTPDigestAuth:\n    def build(self, x):\n"
+            "        return hashlib.md5(x).hexdigest()\n",
+            note="HTTP Digest auth: the server names the algorithm (requests' maintainers kept it): declined",
+        ),
         Case("import hashlib\n\nh = hashlib.sha256(data)\n", note="already strong"),
         Case(
             "from hashlib import sha1\n\n\ndef uuid5(namespace, name):\n"
@@ -179,8 +184,10 @@ class HashlibWeak(Fixer):
         if in_tests and explicit is not None:
             return None  # a test of the usedforsecurity flag itself
         words = _context_words(ctx)
-        if words & _PROTOCOL_WORDS:
-            return None  # the protocol fixes the algorithm (and may use it for security): not ours to change
+        if words & _PROTOCOL_WORDS or {"http", "auth"} <= words:
+            # The protocol fixes the algorithm (RFC 7616 HTTP Digest names MD5/SHA; the server picks):
+            # a swap breaks interoperability, and "not for security" would be false. Not ours to change.
+            return None
         claims_security = explicit is not None or bool(words & SECURITY_WORDS)
         if in_tests or not claims_security:
             new_call = set_keyword(call, "usedforsecurity", cst.Name("False"))
