@@ -123,6 +123,8 @@ def _call_with(func: cst.BaseExpression, value: cst.BaseExpression) -> cst.Call:
 # A truthiness assert on one of these names is a check of state or permission, not narrowing.
 _PREDICATE = re.compile(
     r"^(is|has|can|may|should|allow|allowed|authori[sz]ed|authenticated|valid|verified|ok)(_|$)|_ok$"
+    r"|(^|_)(ready|closed|open|opened|running|enabled|disabled|active|connected|started|finished|done|loaded"
+    r"|initiali[sz]ed|alive|locked|available|healthy|empty|full|dirty|set|sent|stopped)$"
 )
 _NARROWING_CALLS = frozenset({"isinstance", "issubclass", "callable"})
 
@@ -210,6 +212,7 @@ def _narrows(test: ast.expr, guards: frozenset[str] = frozenset()) -> bool:
         ),
         ContextCase("def f(amount):\n    assert amount > 0\n", True, "B101", note="a value check stays"),
         ContextCase("def f(x):\n    assert not x.closed\n", True, "B101", note="a state check stays"),
+        ContextCase("def f(state):\n    assert state.ready, 'not ready'\n", True, "B101", note="a state flag stays"),
         ContextCase("def f(x):\n    assert x is not None or fallback()\n", True, "B101"),
     ),
 )
