@@ -13,11 +13,10 @@ Both are review fixes: the names are a hint, not proof of intent.
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from bot.behaviour import SECURITY_WORDS
+from bot.behaviour import words as _words
 from bot.findings import FixConfidence
 from bot.fixers._calls import has_star_args, keyword, positional, set_keyword
 from bot.fixers.base import Case, Edit, FixContext, Fixer
@@ -25,17 +24,6 @@ from bot.fixers.registry import register
 from bot.scan import is_test_path
 
 _WEAK = frozenset({"md4", "md5", "sha", "sha1"})
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-
-
-def _words(text: str) -> set[str]:
-    """Lower-case words of identifiers and prose: `cacheKey`, `cache_key` → {cache, key, cachekey}."""
-    words: set[str] = set()
-    for token in re.findall(r"[A-Za-z0-9_]+", text):
-        parts = [p.lower() for p in _WORD.findall(token)]
-        words.update(parts)
-        words.add("".join(parts))
-    return words
 
 
 def _context_words(ctx: FixContext) -> set[str]:

@@ -12,10 +12,10 @@ rewrite keeps the value's range and type; it does lose seeding, which is the poi
 from __future__ import annotations
 
 import ast
-import re
 
 import libcst as cst
 
+from bot.behaviour import words as _words
 from bot.context import ContextCase, FindingSite, context_rule
 from bot.findings import FixConfidence
 from bot.fixers._calls import has_star_args
@@ -38,7 +38,6 @@ _NOT_SECRET_WORDS = frozenset(
         "dice", "roll", "game", "weight", "weights", "probability", "prob", "port", "seed", "random_state",
     }
 )  # fmt: skip
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 # Value positions where `a + b` needs no parentheses.
 _OPEN_PARENTS = (
     cst.Assign,
@@ -53,15 +52,6 @@ _OPEN_PARENTS = (
 )
 # random.X → secrets.SystemRandom().X keeps the signature exactly.
 _SYSTEM_RANDOM = frozenset({"random", "uniform", "triangular", "choices", "sample"})
-
-
-def _words(text: str) -> set[str]:
-    words: set[str] = set()
-    for token in re.findall(r"[A-Za-z0-9_]+", text):
-        parts = [p.lower() for p in _WORD.findall(token)]
-        words.update(parts)
-        words.add("".join(parts))
-    return words
 
 
 def _target_text(node: cst.BaseExpression | cst.BaseAssignTargetExpression, ctx: FixContext) -> str:
