@@ -17,6 +17,7 @@ from bot.findings import FileReport, Finding, Fix, Rejection
 from bot.fixers.base import Candidate, propose
 from bot.fixers.registry import fixers_for
 from bot.gate import AUDIT_MARKERS, Rejected, prove, prove_combined
+from bot.project import facts_for
 from bot.scan import ScanSettings, scan_source
 
 
@@ -86,7 +87,7 @@ def fix_each(
                 return outcome
         for fixer in fixers:
             try:
-                candidate = propose(fixer, source, finding, module)
+                candidate = propose(fixer, source, finding, module, facts_for(settings.root))
             except Exception as exc:  # a fixer bug must not sink the review
                 outcome.rejections.append(Rejection(finding, fixer.name, f"fixer crashed: {type(exc).__name__}: {exc}"))
                 continue

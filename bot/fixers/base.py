@@ -33,6 +33,7 @@ from libcst.metadata import (
 
 from bot.findings import Finding, FixConfidence
 from bot.fixers.imports import add_imports
+from bot.project import NO_FACTS, ProjectFacts
 
 Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
 
@@ -73,6 +74,7 @@ class FixContext:
     statement: cst.CSTNode
     imports: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     removals: list[tuple[str, str | None]] = field(default_factory=list)
+    project: ProjectFacts = NO_FACTS  # the project's declared dependencies and Pythons
 
     @property
     def module(self) -> cst.Module:
@@ -342,7 +344,13 @@ def _wrapper_for(module: cst.Module) -> MetadataWrapper:
     return wrapper
 
 
-def propose(fixer: Fixer, source: str, finding: Finding, module: cst.Module | None = None) -> Candidate | None:
+def propose(
+    fixer: Fixer,
+    source: str,
+    finding: Finding,
+    module: cst.Module | None = None,
+    project: ProjectFacts = NO_FACTS,
+) -> Candidate | None:
     """Run one fixer on one finding; `None` when it declines or cannot locate it."""
     try:
         parsed = module if module is not None else cst.parse_module(source)
@@ -353,7 +361,9 @@ def propose(fixer: Fixer, source: str, finding: Finding, module: cst.Module | No
     if located is None:
         return None
     flagged, statement = located
-    ctx = FixContext(finding=finding, source=source, wrapper=wrapper, flagged=flagged, statement=statement)
+    ctx = FixContext(
+        finding=finding, source=source, wrapper=wrapper, flagged=flagged, statement=statement, project=project
+    )
     edit = fixer.fix(ctx)
     if edit is None:
         return None

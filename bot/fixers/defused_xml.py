@@ -100,6 +100,11 @@ class DefusedXml(Fixer):
     )
     confidence = FixConfidence.SAFE
 
+    def usable(self, ctx: FixContext) -> bool:
+        """Only where the project can import defusedxml: the file uses it already, or the project
+        declares it (else the fix makes the module raise ImportError where it is installed)."""
+        return ctx.module_imports("defusedxml") or ctx.project.may_import("defusedxml")
+
     def confidence_for(self, ctx: FixContext) -> FixConfidence:
         """A new dependency is a maintainer's decision: `review` unless the file already uses it."""
         return FixConfidence.SAFE if ctx.module_imports("defusedxml") else FixConfidence.REVIEW
@@ -184,6 +189,8 @@ class DefusedXml(Fixer):
     )
 
     def fix(self, ctx: FixContext) -> Edit | None:
+        if not self.usable(ctx):
+            return None
         call = ctx.flagged
         if not isinstance(call, cst.Call) or not isinstance(call.func, (cst.Name, cst.Attribute)):
             return None

@@ -62,6 +62,16 @@ def _is_tarfile(ctx: FixContext, receiver: cst.BaseExpression) -> bool:
     return bool(bindings) and all(isinstance(b, cst.CSTNode) and _binding_is_tarfile(ctx, b) for b in bindings)
 
 
+# The `filter` argument reached these releases as a security backport (PEP 706).
+_BACKPORTS = ((3, 8, 17), (3, 9, 17), (3, 10, 12), (3, 11, 4))
+
+
+def _has_backport(oldest: tuple[int, ...]) -> bool:
+    """Whether every Python from `oldest` on has `filter=` (a `>=3.10` bound admits 3.10.0: no)."""
+    full = (*oldest, 0, 0)[:3]
+    return any(full[:2] == b[:2] and full >= b for b in _BACKPORTS)
+
+
 @register
 class TarfileDataFilter(Fixer):
     rule_ids = ("B202",)
@@ -132,6 +142,9 @@ class TarfileDataFilter(Fixer):
             return None
         if has_star_args(call) or keyword(call, "filter") is not None:
             return None
+        oldest = ctx.project.min_python
+        if oldest is not None and oldest < (3, 12) and not _has_backport(oldest):
+            return None  # `filter=` raises TypeError on the project's oldest Pythons (before 3.12 / the backports)
         func = call.func
         assert isinstance(func, cst.Attribute)
         if not _is_tarfile(ctx, func.value):
