@@ -87,7 +87,8 @@ def fix_each(
                 return outcome
         for fixer in fixers:
             try:
-                candidate = propose(fixer, source, finding, module, facts_for(settings.root))
+                facts = settings.project_facts or facts_for(settings.root)
+                candidate = propose(fixer, source, finding, module, facts)
             except Exception as exc:  # a fixer bug must not sink the review
                 outcome.rejections.append(Rejection(finding, fixer.name, f"fixer crashed: {type(exc).__name__}: {exc}"))
                 continue

@@ -42,6 +42,7 @@ from bot.engine import (
 )
 from bot.findings import FileReport, Finding, Skipped
 from bot.github_client import GitHubClient
+from bot.project import FACT_FILES, ProjectFacts, facts_from_texts
 from bot.review import (
     REVIEW_MARKER,
     SUMMARY_MARKER,
@@ -88,6 +89,7 @@ class BaseBranchConfig:
     bandit_config: str | None
     decisions: ProjectDecisions
     lint_files: tuple[tuple[str, str], ...]  # ruff's config files, for the gate's lint delta
+    facts: ProjectFacts  # declared dependencies and Pythons (what a fix may import or call)
 
 
 def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> BaseBranchConfig:
@@ -96,12 +98,12 @@ def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> Bas
     files: dict[str, Any] = {}
     bandit_config = None
     texts: dict[str, str] = {}
-    for name in (".mendbot.toml", *DECISION_FILES):
+    for name in dict.fromkeys((".mendbot.toml", *DECISION_FILES, *FACT_FILES)):
         raw = gh.file_at(repo, name, base_sha)
         if raw is None:
             continue
         text = raw.decode("utf-8", "replace")
-        if name in DECISION_FILES:
+        if name in DECISION_FILES or name in FACT_FILES:
             texts[name] = text
         if name not in (".mendbot.toml", "pyproject.toml"):
             continue
@@ -122,7 +124,7 @@ def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> Bas
         config = mendbot_config.load(None, {}, files)
     except ConfigError:
         config = mendbot_config.load(None, {}, {})
-    return BaseBranchConfig(config, bandit_config, decisions, lint_files)
+    return BaseBranchConfig(config, bandit_config, decisions, lint_files, facts_from_texts(texts))
 
 
 def collect_files(
@@ -241,7 +243,9 @@ def prepare_review(
         config = base.config
         if overrides:
             config = config.model_copy(update=overrides)
-        settings = dataclasses.replace(config.scan_settings(decisions=base.decisions), lint_files=base.lint_files)
+        settings = dataclasses.replace(
+            config.scan_settings(decisions=base.decisions), lint_files=base.lint_files, project_facts=base.facts
+        )
         if base.bandit_config:
             settings = dataclasses.replace(settings, bandit_config=base.bandit_config)
         files = collect_files(gh, repo, pr, head_sha, config, settings, proposers, model_batch)

@@ -13,6 +13,7 @@ import configparser
 import functools
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +56,19 @@ def _min_python(spec: str) -> tuple[int, ...] | None:
     return max(tuple(int(p) for p in version.split(".")) for _, version in bounds)
 
 
-@functools.lru_cache(maxsize=32)
-def facts_for(root: str | None) -> ProjectFacts:
-    """Read pyproject.toml (`[project]` dependencies, optional dependencies, `requires-python`),
-    requirements*.txt and setup.cfg's `install_requires`; a setup.py is only searched for names."""
-    if root is None:
-        return NO_FACTS
-    folder = Path(root)
+# The files `facts_from_texts` reads (the App fetches them from the base branch).
+FACT_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt")
+
+
+def facts_from_texts(texts: Mapping[str, str]) -> ProjectFacts:
+    """Facts from file texts: pyproject.toml (`[project]` dependencies, optional dependencies,
+    `requires-python`), requirements*.txt, setup.cfg's `install_requires` / `python_requires`;
+    a setup.py is only searched for quoted names."""
     names: set[str] = set()
     min_python: tuple[int, ...] | None = None
     try:
-        data = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(texts.get("pyproject.toml", ""))
+    except tomllib.TOMLDecodeError:
         data = {}
     project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
     names |= _names([d for d in project.get("dependencies", []) if isinstance(d, str)])
@@ -74,23 +76,33 @@ def facts_for(root: str | None) -> ProjectFacts:
         names |= _names([d for d in extra if isinstance(d, str)])
     if isinstance(project.get("requires-python"), str):
         min_python = _min_python(project["requires-python"])
-    for requirements in sorted(folder.glob("requirements*.txt")):
-        try:
-            names |= _names(requirements.read_text(encoding="utf-8").splitlines())
-        except (OSError, UnicodeDecodeError):
-            continue
+    for name, text in sorted(texts.items()):
+        if name.startswith("requirements") and name.endswith(".txt"):
+            names |= _names(text.splitlines())
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(folder / "setup.cfg", encoding="utf-8")
+        parser.read_string(texts.get("setup.cfg", ""))
         if parser.has_option("options", "install_requires"):
             names |= _names(parser.get("options", "install_requires").splitlines())
         if min_python is None and parser.has_option("options", "python_requires"):
             min_python = _min_python(parser.get("options", "python_requires"))
-    except (configparser.Error, UnicodeDecodeError):
+    except configparser.Error:
         pass
-    try:
-        setup_py = (folder / "setup.py").read_text(encoding="utf-8")
-        names |= {_normalise(n) for n in re.findall(r"[\"']([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:[<>=!~;\[].*?)?[\"']", setup_py)}
-    except (OSError, UnicodeDecodeError):
-        pass
+    quoted = r"[\"']([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:[<>=!~;\[].*?)?[\"']"
+    names |= {_normalise(n) for n in re.findall(quoted, texts.get("setup.py", ""))}
     return ProjectFacts(frozenset(names), min_python, known=True)
+
+
+@functools.lru_cache(maxsize=32)
+def facts_for(root: str | None) -> ProjectFacts:
+    """The facts of a project folder on disk (see `facts_from_texts`)."""
+    if root is None:
+        return NO_FACTS
+    folder = Path(root)
+    texts: dict[str, str] = {}
+    for path in [*(folder / n for n in FACT_FILES), *sorted(folder.glob("requirements*.txt"))]:
+        try:
+            texts[path.name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return facts_from_texts(texts)

@@ -24,6 +24,7 @@ from pathlib import Path
 from bot import __version__
 from bot.decisions import ProjectDecisions, noqa_map
 from bot.findings import Dismissal, FileReport, Finding, Level, Skipped, make_fingerprint, redact_message
+from bot.project import ProjectFacts
 
 BANDIT_VERSION = "1.9.4"
 DEFAULT_MAX_BYTES = 2_000_000
@@ -47,6 +48,8 @@ class ScanSettings:
     # The project's lint configuration for the gate's lint delta: (file name, text) pairs, when
     # there is no working tree to read them from (the App); the CLI lints under `root`.
     lint_files: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # What the project declares (dependencies, Pythons) when there is no folder to read (the App).
+    project_facts: ProjectFacts | None = field(default=None, compare=False)
 
     def rel_path(self, path: str) -> str:
         """`path` as the project's configuration names it (relative to the root, `/`-separated)."""

@@ -272,3 +272,19 @@ def test_model_batch_is_asked_only_when_useful_and_never_costs_the_review(
     if "os.chmod" in head["a.py"]:
         (summary,) = [c.body for c in sim.issue_comments_for(REPO, 1) if "mendbot:summary" in c.body]
         assert "`B103`" in summary and "B103" not in bodies  # reported, codemod-only, in the summary
+
+
+@pytest.mark.parametrize(("requires", "suggested"), [(">=3.10", False), (">=3.12", True)])
+def test_fixes_respect_the_base_branchs_declared_pythons(
+    app_client: tuple[GitHubClient, Simulator], requires: str, suggested: bool
+) -> None:
+    """The App reads what the project declares from the base branch (no checkout): `filter=` is
+    proposed only where every Python the project supports has it."""
+    gh, sim = app_client
+    pyproject = f'[project]\nname = "x"\nrequires-python = "{requires}"\n'
+    tar = "import tarfile\n\n\ndef unpack(path, dest):\n    with tarfile.open(path) as tar:\n        tar.extractall(dest)\n"
+    base = {"pyproject.toml": pyproject, "a.py": "x = 1\n"}
+    pr = sim.create_pull_request(REPO, base, {**base, "a.py": tar}, number=1)
+    review_pull_request(gh, REPO, 1, pr.head_sha)
+    bodies = " ".join(c.body for c in sim.review_comments_for(REPO, 1))
+    assert ('filter="data"' in bodies) is suggested, bodies
