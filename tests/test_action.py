@@ -22,8 +22,8 @@ from bot.pr_review import review_pull_request
 from bot.service_settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_PAYLOADS = ROOT.parent / "shared" / "fixtures" / "github-webhooks" / "pull_request"
-PACKAGED_PAYLOADS = ROOT / "bot" / "ghsim" / "payloads"  # byte-identical copies, for checkouts without shared/
+# Real GitHub deliveries, kept in the repository (tests/fixtures) so a clone alone runs the tests.
+PAYLOADS = ROOT / "tests" / "fixtures" / "github-webhooks" / "pull_request"
 REPO = "Codertocat/Hello-World"  # the repository of octokit's example payloads
 FORK = "alice/Hello-World"
 TOKEN = "ghs_actions_job_token"
@@ -38,10 +38,7 @@ HEAD = {
 
 def real_payload(name: str, sim: Simulator, number: int, head_repo: str | None = None) -> dict[str, Any]:
     """octokit's real `pull_request.<name>` payload, pointed at the simulated pull request."""
-    path = SHARED_PAYLOADS / f"{name}.payload.json"
-    if not path.exists():
-        path = PACKAGED_PAYLOADS / f"pull_request.{name}.json"
-    text = path.read_text(encoding="utf-8")
+    text = (PAYLOADS / f"{name}.payload.json").read_text(encoding="utf-8")
     text = text.replace("https://api.github.com", sim.base_url).replace("https://github.com", sim.base_url)
     payload: dict[str, Any] = json.loads(text)
     pr = sim.pull(REPO, number)

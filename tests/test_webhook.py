@@ -14,7 +14,7 @@ from bot.service_settings import ServiceSettings, SettingsError
 from bot.webhook import create_app, signature_for, verify_signature
 from tests.conftest import ServerThread, free_port
 
-# Real GitHub deliveries (copied from the team's shared fixtures, so a clone alone runs the tests).
+# Real GitHub deliveries, kept in the repository so a clone alone runs the tests.
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github-webhooks"
 SECRET = "It's a Secret to Everybody"
 
