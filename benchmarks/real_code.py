@@ -315,13 +315,11 @@ def read_text(path: Path) -> str | None:
 
 
 def behaviour_problem(original: str, fixed: str) -> str | None:
-    """The precision issue's behaviour checks, applied to any version's fix from the outside:
-    a call that does not fit its signature (or a keyword beside **kwargs), an env read at import,
-    a digest-changing hash swap, a lost or moved comment."""
+    """The gate's behaviour proofs (`bot.behaviour.problem`), applied to any version's fix from the
+    outside, over the span difflib finds between the two texts."""
     import difflib
 
     from bot import behaviour
-    from bot.signatures import call_problems
 
     old_lines, new_lines = original.splitlines(), fixed.splitlines()
     ops = [
@@ -331,12 +329,7 @@ def behaviour_problem(original: str, fixed: str) -> str | None:
         return None
     old_span = (ops[0][1] + 1, max(ops[-1][2], ops[0][1] + 1))
     new_span = (ops[0][3] + 1, max(ops[-1][4], ops[0][3] + 1))
-    return (
-        call_problems(original, fixed, new_span)
-        or behaviour.import_time_failure(original, fixed, new_span)
-        or behaviour.digest_identity_change(original, fixed, old_span, new_span)
-        or behaviour.comment_problem(old_lines[old_span[0] - 1 : old_span[1]], new_lines[new_span[0] - 1 : new_span[1]])
-    )
+    return behaviour.problem(original, fixed, old_span, new_span)
 
 
 def check_fixes(

@@ -25,6 +25,9 @@ import re
 import tokenize
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
+
+from bot.signatures import call_problems
 
 _HASHES = frozenset(
     {"md4", "md5", "sha", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_512", "blake2b", "blake2s"}
@@ -178,9 +181,10 @@ def _visible(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
 
 
-def _comments(lines: list[str]) -> list[tuple[str, bool]]:
-    """(comment fragment, whether code precedes it on its line) for each comment in these lines;
-    `# nosec B310  # download` is two fragments, so a fix may add a marker before a comment."""
+def comment_tokens(lines: Sequence[str]) -> list[tuple[str, bool]]:
+    """(comment, whether code precedes it on its line) for every comment in these lines, read with
+    the tokenizer (a `#` inside a string is no comment); a chunk the tokenizer cannot take (cut out
+    of a larger file) falls back to the text after the first `#` of each line."""
     text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
     if "#" not in text:
         return []
@@ -188,11 +192,25 @@ def _comments(lines: list[str]) -> list[tuple[str, bool]]:
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.COMMENT:
-                with_code = bool(tok.line[: tok.start[1]].strip())
-                out += [(_visible(part), with_code) for part in tok.string.split("#") if _visible(part)]
+                out.append((tok.string, bool(tok.line[: tok.start[1]].strip())))
     except (tokenize.TokenError, SyntaxError, IndentationError):
-        return []
+        out = [
+            ("#" + line.split("#", 1)[1].rstrip("\r\n"), bool(line.split("#", 1)[0].strip()))
+            for line in lines
+            if "#" in line
+        ]
     return out
+
+
+def _comments(lines: Sequence[str]) -> list[tuple[str, bool]]:
+    """Comment fragments and whether code precedes them: `# nosec B310  # download` is two
+    fragments, so a fix may add a marker before a comment."""
+    return [
+        (_visible(part), with_code)
+        for comment, with_code in comment_tokens(lines)
+        for part in comment.split("#")
+        if _visible(part)
+    ]
 
 
 def comment_problem(old_lines: list[str], new_lines: list[str]) -> str | None:
@@ -208,3 +226,17 @@ def comment_problem(old_lines: list[str], new_lines: list[str]) -> str | None:
         if text in trailing and not with_code:
             return f"the edit moves `{text}` off the line of code it belongs to"
     return None
+
+
+def problem(old_source: str, new_source: str, old_span: tuple[int, int], new_span: tuple[int, int]) -> str | None:
+    """Every behaviour proof, in order (the gate's step 4): the first reason to reject, or None.
+    Spans are 1-based inclusive line ranges of the edit in the old and the new file."""
+    return (
+        call_problems(old_source, new_source, new_span)
+        or import_time_failure(old_source, new_source, new_span)
+        or digest_identity_change(old_source, new_source, old_span, new_span)
+        or comment_problem(
+            old_source.splitlines()[old_span[0] - 1 : old_span[1]],
+            new_source.splitlines()[new_span[0] - 1 : new_span[1]],
+        )
+    )

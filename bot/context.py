@@ -15,12 +15,11 @@ every case through a real scan, and the README's rule table counts them.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from bot.behaviour import comment_tokens
 from bot.findings import Dismissal, Finding
 
 
@@ -93,18 +92,8 @@ class FindingSite:
         ]
 
     def comments(self, first: int, last: int) -> list[str]:
-        """Comment texts on lines first..last (1-based, inclusive), read with the tokenizer."""
-        chunk = "\n".join(self.lines[first - 1 : last]) + "\n"
-        if "#" not in chunk:
-            return []
-        out = []
-        try:
-            for tok in tokenize.generate_tokens(io.StringIO(chunk).readline):
-                if tok.type == tokenize.COMMENT:
-                    out.append(tok.string.lstrip("#").strip())
-        except (tokenize.TokenError, SyntaxError, IndentationError):
-            out = [line.split("#", 1)[1].strip() for line in self.lines[first - 1 : last] if "#" in line]
-        return out
+        """Comment texts on lines first..last (1-based, inclusive)."""
+        return [text.lstrip("#").strip() for text, _ in comment_tokens(self.lines[first - 1 : last])]
 
 
 def _span(node: ast.AST) -> tuple[int, int]:

@@ -35,7 +35,6 @@ from bot import behaviour, lintdelta
 from bot.findings import Finding, Fix, FixConfidence, Level
 from bot.fixers.base import Candidate, propose
 from bot.scan import ScanSettings, scan_source
-from bot.signatures import call_problems
 
 # Bandit's audit markers: they flag a construct for a look, not a risk the fix added
 # (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
@@ -286,15 +285,7 @@ def _check_rescan(
 
 
 def _check_behaviour(source: str, new: str, confined: Confinement, span: tuple[int, int]) -> None:
-    old_span = (confined.edit_start, confined.edit_end)
-    problem = (
-        call_problems(source, new, span)
-        or behaviour.import_time_failure(source, new, span)
-        or behaviour.digest_identity_change(source, new, old_span, span)
-        or behaviour.comment_problem(
-            source.splitlines()[confined.edit_start - 1 : confined.edit_end], confined.replacement.splitlines()
-        )
-    )
+    problem = behaviour.problem(source, new, (confined.edit_start, confined.edit_end), span)
     if problem:
         raise Rejected(problem)
 
