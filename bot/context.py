@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from bot.behaviour import comment_tokens
@@ -34,6 +34,32 @@ class ContextCase:
     note: str = ""
 
 
+class TreeIndex:
+    """Parents and nodes by line of one parsed file, built once for all its findings (a file with
+    hundreds of findings must not walk its tree once per finding)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self._parents: dict[int, ast.AST] | None = None
+        self._by_line: dict[int, list[ast.AST]] | None = None
+
+    @property
+    def parents(self) -> dict[int, ast.AST]:
+        if self._parents is None:
+            self._parents = {id(child): outer for outer in ast.walk(self.tree) for child in ast.iter_child_nodes(outer)}
+        return self._parents
+
+    def on_line(self, line: int) -> list[ast.AST]:
+        """Nodes starting on `line`, in `ast.walk` order."""
+        if self._by_line is None:
+            self._by_line = {}
+            for node in ast.walk(self.tree):
+                start = getattr(node, "lineno", None)
+                if start is not None:
+                    self._by_line.setdefault(start, []).append(node)
+        return self._by_line.get(line, [])
+
+
 @dataclass
 class FindingSite:
     """A finding with the parsed file around it: what a context rule may look at."""
@@ -42,30 +68,33 @@ class FindingSite:
     tree: ast.Module
     lines: Sequence[str]
     path: str  # as scanned (a file on disk for the CLI)
-    _parents: dict[int, ast.AST] = field(default_factory=dict)
+    index: TreeIndex | None = None  # shared by the file's findings
     rel_path: str = ""  # relative to the project root: what "test code" is judged on
 
     def __post_init__(self) -> None:
         self.rel_path = self.rel_path or self.path.replace("\\", "/")
+        if self.index is None:
+            self.index = TreeIndex(self.tree)
+
+    @property
+    def _index(self) -> TreeIndex:
+        assert self.index is not None
+        return self.index
 
     @cached_property
     def node(self) -> ast.AST | None:
         """The flagged node: the outermost node starting at bandit's line and column."""
         best = self.node_of(ast.AST)
         if best is None:  # a string in a statement whose line range bandit reports: first node on the line
-            for node in ast.walk(self.tree):
-                if getattr(node, "lineno", None) == self.finding.line:
-                    best = node
-                    break
+            best = next(iter(self._index.on_line(self.finding.line)), None)
         return best
 
     def node_of(self, *types: type[ast.AST]) -> ast.AST | None:
         """The outermost node of one of these types starting at bandit's line and column."""
         best: ast.AST | None = None
-        for node in ast.walk(self.tree):
+        for node in self._index.on_line(self.finding.line):
             if (
                 isinstance(node, types)
-                and getattr(node, "lineno", None) == self.finding.line
                 and _char_col(self, node) == self.finding.col
                 and (best is None or _span(node) > _span(best))
             ):
@@ -73,11 +102,7 @@ class FindingSite:
         return best
 
     def parent(self, node: ast.AST) -> ast.AST | None:
-        if not self._parents:
-            for outer in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(outer):
-                    self._parents[id(child)] = outer
-        return self._parents.get(id(node))
+        return self._index.parents.get(id(node))
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
         current = self.parent(node)
@@ -111,6 +136,7 @@ def _char_col(site: FindingSite, node: ast.AST) -> int:
 
 
 ContextRule = Callable[[FindingSite], str | None]
+EVERY_RULE = "*"  # a context rule that looks at every finding (e.g. test code)
 _RULES: dict[str, list[ContextRule]] = {}
 _CASES: dict[str, list[ContextCase]] = {}
 
@@ -135,14 +161,8 @@ def _is_test_path(path: str) -> bool:
     return is_test_path(path)
 
 
-def _all_rule_ids() -> tuple[str, ...]:
-    from bot.scan import known_rule_ids
-
-    return tuple(sorted(known_rule_ids()))
-
-
 @context_rule(
-    *_all_rule_ids(),
+    EVERY_RULE,
     cases=(
         ContextCase("import requests\n\nrequests.get(url)\n", False, "B113", path="tests/test_api.py"),
         ContextCase("import subprocess\n\nsubprocess.run(['git', 'init'])\n", False, "B603", path="tests/conftest.py"),
@@ -195,7 +215,7 @@ def _load() -> None:
 
 def rules_for(rule_id: str) -> list[ContextRule]:
     _load()
-    return list(_RULES.get(rule_id, ()))
+    return [*_RULES.get(rule_id, ()), *_RULES.get(EVERY_RULE, ())]
 
 
 def all_cases() -> list[ContextCase]:
@@ -213,17 +233,17 @@ def dismiss_deliberate(
 ) -> tuple[list[Finding], list[Dismissal]]:
     """Split findings into (still reported, dismissed by a context rule)."""
     _load()
-    if not any(f.rule_id in _RULES for f in findings):
+    if EVERY_RULE not in _RULES and not any(f.rule_id in _RULES for f in findings):
         return list(findings), []
     lines = text.splitlines()
-    parents: dict[int, ast.AST] = {}
+    index = TreeIndex(tree)
     kept: list[Finding] = []
     dismissed: list[Dismissal] = []
     for finding in findings:
         reason = None
-        rules = _RULES.get(finding.rule_id)
+        rules = rules_for(finding.rule_id)
         if rules:
-            site = FindingSite(finding, tree, lines, path, parents, rel_path)
+            site = FindingSite(finding, tree, lines, path, index, rel_path)
             try:
                 reason = next((r for r in (rule(site) for rule in rules) if r), None)
             except (RecursionError, ValueError):
