@@ -50,7 +50,7 @@ class ScanCache(ScanCacheLike):
             path=path,
             findings=[Finding.from_dict(f) for f in payload["findings"]],
             skipped=Skipped(**skipped) if skipped else None,
-            dismissed=[Dismissal.from_dict(d) for d in payload.get("dismissed", [])],
+            dismissed=[Dismissal.from_record(d) for d in payload.get("dismissed", [])],
         )
 
     def put_many(self, rows: list[tuple[str, bytes, str, FileReport]]) -> None:
@@ -61,10 +61,7 @@ class ScanCache(ScanCacheLike):
                     {
                         "findings": [f.to_dict() for f in report.findings],
                         "skipped": report.skipped.to_dict() if report.skipped else None,
-                        "dismissed": [
-                            {"finding": d.finding.to_dict(), "kind": d.kind, "reason": d.reason}
-                            for d in report.dismissed
-                        ],
+                        "dismissed": [d.to_record() for d in report.dismissed],
                     }
                 ),
             )

@@ -152,6 +152,7 @@ class MendbotConfig(BaseSettings):
             decisions=decisions,
             root=str(root.resolve()) if root else None,
             context_rules=self.context_rules,
+            off_rules=tuple(sorted(r for r, where in self.rules.items() if where == Placement.OFF)),
         )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import configparser
 import fnmatch
+import functools
 import hashlib
 import io
 import re
@@ -66,6 +67,12 @@ def _prefixes(codes: Any) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
+@functools.lru_cache(maxsize=256)
+def _gitignore_spec(pattern: str) -> pathspec.PathSpec:
+    """Compiled once per pattern: a per-file ignore is matched against every finding."""
+    return pathspec.PathSpec.from_lines("gitignore", [pattern])
+
+
 @dataclass(frozen=True)
 class PerFileIgnore:
     """`pattern` (a ruff/flake8 glob, relative to the project root) → bandit id prefixes."""
@@ -80,7 +87,7 @@ class PerFileIgnore:
             pattern = pattern[2:]
         if fnmatch.fnmatch(rel_path, pattern) or fnmatch.fnmatch(rel_path.rsplit("/", 1)[-1], pattern):
             return True
-        if pathspec.PathSpec.from_lines("gitignore", [pattern]).match_file(rel_path):
+        if _gitignore_spec(pattern).match_file(rel_path):
             return True
         # A folder named without a glob covers the files below it (ruff: `tests/` or `tests`).
         return "*" not in pattern and (rel_path + "/").startswith(pattern.rstrip("/") + "/")

@@ -75,6 +75,7 @@ def fix_each(
     if not targets:
         return outcome
     module = None
+    facts = settings.project_facts or facts_for(settings.root)
     for finding in targets:
         fixers = fixers_for(finding.rule_id)
         if not fixers:
@@ -87,7 +88,6 @@ def fix_each(
                 return outcome
         for fixer in fixers:
             try:
-                facts = settings.project_facts or facts_for(settings.root)
                 candidate = propose(fixer, source, finding, module, facts)
             except Exception as exc:  # a fixer bug must not sink the review
                 outcome.rejections.append(Rejection(finding, fixer.name, f"fixer crashed: {type(exc).__name__}: {exc}"))

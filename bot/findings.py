@@ -192,8 +192,12 @@ class Dismissal:
             "reason": self.reason,
         }
 
+    def to_record(self) -> dict[str, Any]:
+        """The whole dismissal (the finding included), for the scan cache; `from_record` reads it."""
+        return {"finding": self.finding.to_dict(), "kind": self.kind, "reason": self.reason}
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Dismissal:
+    def from_record(cls, data: dict[str, Any]) -> Dismissal:
         return cls(Finding.from_dict(data["finding"]), data["kind"], data["reason"])
 
 

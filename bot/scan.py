@@ -45,6 +45,7 @@ class ScanSettings:
     decisions: ProjectDecisions = field(default_factory=ProjectDecisions)
     root: str | None = None  # project root: paths are matched against per-file ignores relative to it
     context_rules: bool = True
+    off_rules: tuple[str, ...] = ()  # `[tool.mendbot.rules]` says `off`: dismissed (kind "policy")
     # The project's lint configuration for the gate's lint delta: (file name, text) pairs, when
     # there is no working tree to read them from (the App); the CLI lints under `root`.
     lint_files: tuple[tuple[str, str], ...] = field(default=(), compare=False)
@@ -79,6 +80,7 @@ class ScanSettings:
             self.decisions.digest(),
             self.root or "",
             str(self.context_rules),
+            ",".join(sorted(self.off_rules)),
         )
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -236,6 +238,9 @@ def project_decisions(
     kept: list[Finding] = []
     dismissed: list[Dismissal] = []
     for finding in findings:
+        if finding.rule_id in settings.off_rules:
+            dismissed.append(Dismissal(finding, "policy", "off in [tool.mendbot.rules]"))
+            continue
         reason = noqa.reason(finding.rule_id, range(finding.line, finding.end_line + 1)) if noqa else None
         if reason is not None:
             dismissed.append(Dismissal(finding, "noqa", reason))

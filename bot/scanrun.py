@@ -16,9 +16,8 @@ from bot.config import MendbotConfig
 from bot.diffscope import ChangedFile, keep
 from bot.discover import PathFilter, discover
 from bot.engine import Proposer, fix_all, fix_each
-from bot.findings import Dismissal, FileReport, Finding, Fix, FixConfidence, Rejection
+from bot.findings import FileReport, Finding, Fix, FixConfidence, Rejection
 from bot.gate import unified_diff
-from bot.policy import Placement
 from bot.scan import ScanSettings, precheck, read_file, scan_many, source_encoding
 
 
@@ -143,10 +142,6 @@ def execute(request: ScanRequest) -> ScanResult:
             report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
         if request.baseline is not None and report.skipped is None:
             request.baseline.apply(report, settings.rel_path(report.path))
-        if report.skipped is None:
-            off = [f for f in report.findings if config.rules.get(f.rule_id) == Placement.OFF]
-            report.findings = [f for f in report.findings if f not in off]
-            report.dismissed += [Dismissal(f, "policy", "off in [tool.mendbot.rules]") for f in off]
         reports[report.path] = report
     ordered = [reports[p] for p in sorted(reports)]
     for report in ordered:

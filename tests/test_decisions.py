@@ -125,3 +125,11 @@ def test_unknown_rule_ids_are_errors() -> None:
         assert "B1O1" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("B1O1 accepted")
+
+
+def test_rules_set_off_are_dismissed_by_the_scan_itself() -> None:
+    """`off` is applied where every face scans (CLI, Action, App), so it never fails a check."""
+    settings = load(None, {}, {"rules": {"B602": "off"}}).scan_settings()
+    report = scan_source("pkg/run.py", SOURCE, settings)
+    assert {f.rule_id for f in report.findings} == {"B404"}
+    assert [(d.finding.rule_id, d.kind) for d in report.dismissed] == [("B602", "policy")]

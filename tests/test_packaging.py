@@ -355,6 +355,12 @@ def test_services_name_each_missing_setting_at_start_up(
 VULNERABLE = "import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n"
 
 
+def _mendbot(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_BIN / "mendbot"), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
+    )
+
+
 def test_pre_commit_hooks_run_mendbot_on_the_files_given(tmp_path: Path) -> None:
     hooks = {hook["id"]: hook for hook in load_yaml(HOOKS)}
     assert set(hooks) == {"mendbot", "mendbot-fix"}
@@ -369,29 +375,13 @@ def test_pre_commit_hooks_run_mendbot_on_the_files_given(tmp_path: Path) -> None
         argv = shlex.split(hook["entry"])
         assert argv[0] == "mendbot"
         # pre-commit appends the staged file names to the entry.
-        done = subprocess.run(
-            [str(VENV_BIN / "mendbot"), *argv[1:], "--no-cache", str(target)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tmp_path,
-            env=env,
-            check=False,
-        )
+        done = _mendbot([*argv[1:], "--no-cache", str(target)], tmp_path, env)
         assert done.returncode == (0 if expect_fixed else 1) and "B506" in done.stdout, done.stdout + done.stderr
         assert ("yaml.safe_load(text)" in target.read_text()) is expect_fixed
     # A file pre-commit names explicitly is still excluded when the project excludes it.
     target.write_text(VULNERABLE)
     (tmp_path / "pyproject.toml").write_text('[tool.mendbot]\nexclude = ["app.py"]\n')
-    done = subprocess.run(
-        [str(VENV_BIN / "mendbot"), "scan", "--no-progress", "--no-cache", str(target)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-    )
+    done = _mendbot(["scan", "--no-progress", "--no-cache", str(target)], tmp_path, env)
     assert done.returncode == 0 and "B506" not in done.stdout, done.stdout + done.stderr
 
 
