@@ -3,14 +3,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tests/simulator/pyproject.toml | sha256sum | cut -c1-12)
 
 .PHONY: setup demo test lint typecheck bench docs clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/simulator/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,cpu]'
+	$(BIN)/python -m pip install -q -e '.[dev,cpu]' -e tests/simulator
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -24,14 +24,14 @@ demo: setup
 test: setup
 	bash scripts/ensure-redis.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot workers models
+	$(BIN)/mypy bot workers models tests/simulator/ghsim
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check .
 
 typecheck: setup
-	$(BIN)/mypy bot workers models
+	$(BIN)/mypy bot workers models tests/simulator/ghsim
 
 docs: setup
 	$(BIN)/python scripts/update_rule_table.py

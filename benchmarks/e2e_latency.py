@@ -17,7 +17,7 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bot.localpipeline import LocalPipeline, wait_for  # noqa: E402
+from ghsim.localpipeline import LocalPipeline, wait_for  # noqa: E402
 
 REPO = "octo-org/reference"
 SNIPPETS = [

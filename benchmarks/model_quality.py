@@ -7,7 +7,7 @@
    k candidates to the gate, so that is what bounds it).
 2. Rescue rate on *real* vulnerable code: every Python file of the held-out
    packages is scanned with bandit; for findings of the rules the model was trained
-   on, the codemods run first (`bot.engine.fix_each` without proposers); for each
+   on, the codemods run first (`bot.engine.proving.fix_each` without proposers); for each
    finding they did not fix, the model proposes k candidates and the gate judges.
    rescue = findings with a proven model fix / findings the codemods left.
 
@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.engine import fix_each
-from bot.scan import ScanSettings, scan_source
+from bot.engine.proving import fix_each
+from bot.engine.scan import ScanSettings, scan_source
 from models.dataset import default_roots, split_of
 from models.format import Abstracted, model_view, read_answer
 from models.proposer import OnnxProposer

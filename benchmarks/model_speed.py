@@ -44,7 +44,7 @@ print(json.dumps({{"import_and_load_s": round(loaded, 3), "first_candidate_s": r
 """
 BASE_SCRIPT = """
 import json
-import bot.engine, bot.scan
+import bot.engine.proving, bot.engine.scan
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):

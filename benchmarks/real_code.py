@@ -24,7 +24,7 @@ public projects of ``benchmarks/corpus.py`` (trees outside the repository, defau
 
 Both versions run as subprocesses in the same venv: the current one is ``.venv/bin/mendbot``; the
 legacy one is ``git archive LEGACY bot workers models`` extracted to a temp folder and run as
-``python -P -m bot.cli`` with ``PYTHONPATH`` set to it. The results JSON holds counts and
+``python -P -m bot.faces.cli`` with ``PYTHONPATH`` set to it. The results JSON holds counts and
 identifiers only (no fetched code), so it may live in the repository; the sample file holds code
 and must not.
 
@@ -92,7 +92,7 @@ def legacy_version(rev: str, into: Path) -> Version:
         raise SystemExit(f"cannot extract legacy {rev}: {tar.stderr.decode()[:300]}")
     env = dict(os.environ, PYTHONPATH=str(into))
     probe = subprocess.run(
-        [sys.executable, "-P", "-c", "import bot.cli; print(bot.cli.__file__)"],
+        [sys.executable, "-P", "-c", "import bot.faces.cli; print(bot.faces.cli.__file__)"],
         env=env,
         cwd=tempfile.gettempdir(),
         capture_output=True,
@@ -104,7 +104,7 @@ def legacy_version(rev: str, into: Path) -> Version:
             f"legacy bot does not import from {into}: {probe.stdout.strip()} {probe.stderr.strip()[-300:]}"
         )
     # -P: the cwd (a project tree) must not shadow the extracted packages.
-    return Version(f"legacy@{rev}", [sys.executable, "-P", "-m", "bot.cli"], env)
+    return Version(f"legacy@{rev}", [sys.executable, "-P", "-m", "bot.faces.cli"], env)
 
 
 @dataclass
@@ -254,7 +254,7 @@ class Tally:
     fixes_adding_lint: int = 0
     fixes_adding_lint_config: int = 0
     new_lint_codes: Counter[str] = field(default_factory=Counter)
-    fixes_failing_checks: int = 0  # fixes that bot.signatures / bot.behaviour would reject
+    fixes_failing_checks: int = 0  # fixes that bot.engine.signatures / bot.engine.behaviour would reject
     failed_checks: Counter[str] = field(default_factory=Counter)
     placement_field: bool = False
     seconds: float = 0.0
@@ -315,11 +315,11 @@ def read_text(path: Path) -> str | None:
 
 
 def behaviour_problem(original: str, fixed: str) -> str | None:
-    """The gate's behaviour proofs (`bot.behaviour.problem`), applied to any version's fix from the
+    """The gate's behaviour proofs (`bot.engine.behaviour.problem`), applied to any version's fix from the
     outside, over the span difflib finds between the two texts."""
     import difflib
 
-    from bot import behaviour
+    from bot.engine import behaviour
 
     old_lines, new_lines = original.splitlines(), fixed.splitlines()
     ops = [

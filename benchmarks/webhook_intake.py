@@ -25,7 +25,7 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bot.webhook import signature_for  # noqa: E402
+from bot.github.webhook import signature_for  # noqa: E402
 
 SECRET = "bench-secret"
 PAYLOAD = (ROOT / "bot" / "ghsim" / "payloads" / "pull_request.opened.json").read_bytes()
@@ -96,7 +96,7 @@ def main() -> int:
     port = free_port()
     env = {**os.environ, "MENDBOT_WEBHOOK_SECRET": SECRET, "REDIS_URL": args.redis_url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env, cwd=ROOT, stderr=subprocess.PIPE
+        [sys.executable, "-m", "bot.faces.cli", "serve", "--port", str(port)], env=env, cwd=ROOT, stderr=subprocess.PIPE
     )
     try:
         deadline = time.time() + 20

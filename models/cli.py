@@ -1,8 +1,8 @@
 """`mendbot model …` subcommands and the `--model/--no-model` switch of `mendbot scan`.
 
-`bot/cli.py` is the composition root, but `bot` must not import `models` at
+`bot/faces/cli.py` is the composition root, but `bot` must not import `models` at
 module level (import direction is workers → models → bot). So the parsers and
-handlers live here and `bot/cli.py` calls them lazily:
+handlers live here and `bot/faces/cli.py` calls them lazily:
 
     # in build_parser(), after the other sub-parsers:
     from models.cli import add_model_parsers, add_scan_model_flags

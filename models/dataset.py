@@ -39,10 +39,10 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from bot.findings import Finding
-from bot.fixers.base import FixContext, Replacement, locate
-from bot.fixers.registry import fixers_for
-from bot.scan import ScanSettings, scan_source
+from bot.engine.findings import Finding
+from bot.engine.fixers.base import FixContext, Replacement, locate
+from bot.engine.fixers.registry import fixers_for
+from bot.engine.scan import ScanSettings, scan_source
 from models.format import build_prompt, build_target, context_imports, import_index
 
 SETTINGS = ScanSettings()

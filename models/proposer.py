@@ -1,12 +1,12 @@
-"""The learned fixer as a `bot.engine.Proposer`: model drafts, the gate decides.
+"""The learned fixer as a `bot.engine.proving.Proposer`: model drafts, the gate decides.
 
 For each finding no codemod fixed, the flagged statement is cut out by whole
 lines (only the header of a compound statement), dedented, and sent to the model
 with the rule id, scope and relevant imports (`models.format`). Each of the k
 beam outputs is re-indented, spliced back over exactly those lines, its requested
-imports are placed by `bot.fixers.base.tidy_imports` (as for the codemods), and the result becomes a
+imports are placed by `bot.engine.fixers.base.tidy_imports` (as for the codemods), and the result becomes a
 `Candidate` whose `statement_lines` are those lines, so the gate's confinement
-check holds the model to the statement. `bot.engine.fix_each` then proves each
+check holds the model to the statement. `bot.engine.proving.fix_each` then proves each
 candidate (provenance "model", with the model's score); nothing unproven reaches
 a user.
 
@@ -26,8 +26,8 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from bot.findings import Finding, FixConfidence
-from bot.fixers.base import Candidate, Edit, FixContext, Fixer, locate, tidy_imports
+from bot.engine.findings import Finding, FixConfidence
+from bot.engine.fixers.base import Candidate, Edit, FixContext, Fixer, locate, tidy_imports
 from models.format import (
     abstract,
     build_prompt,
@@ -161,7 +161,7 @@ def measured_rules(path: Path = MEASURED_RULES) -> frozenset[str]:
 
 
 class OnnxProposer:
-    """`bot.engine.Proposer` backed by an ONNX seq2seq artifact (loaded lazily, once per process)."""
+    """`bot.engine.proving.Proposer` backed by an ONNX seq2seq artifact (loaded lazily, once per process)."""
 
     def __init__(
         self,

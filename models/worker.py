@@ -10,7 +10,7 @@ serializer carries them.
 
 Wiring: in workers/tasks.py
 
-    from bot.jobqueue import MODEL_TASK
+    from bot.github.jobqueue import MODEL_TASK
 
     @app.task(name=MODEL_TASK, acks_late=True)
     def propose_with_model(payload: dict[str, Any]) -> dict[str, Any]:
@@ -18,7 +18,7 @@ Wiring: in workers/tasks.py
         return propose_batch(payload)
 
 and on the review side, `workers.tasks.ModelBatch` (the `model_batch` hook of
-`bot.pr_review`, called once after the codemod pass of `collect_files`):
+`bot.github.pull_request`, called once after the codemod pass of `collect_files`):
 
     result = app.send_task(MODEL_TASK, args=[make_payload(files_left)], expires=timeout)
     proposer = proposer_from_result(result.get(timeout=timeout, disable_sync_subtasks=False))
@@ -32,8 +32,8 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.findings import Finding, FixConfidence
-from bot.fixers.base import Candidate
+from bot.engine.findings import Finding, FixConfidence
+from bot.engine.fixers.base import Candidate
 from models.proposer import Drafts, ModelFixer, OnnxProposer, PrecomputedProposer, measured_rules
 from models.runtime import DEFAULT_MODEL_DIR, load
 
@@ -108,5 +108,5 @@ def drafts_from_result(result: dict[str, Any]) -> dict[str, Drafts]:
 
 
 def proposer_from_result(result: dict[str, Any]) -> PrecomputedProposer:
-    """The review side's `bot.engine.Proposer` for a `propose_batch` result: serves its drafts to the gate."""
+    """The review side's `bot.engine.proving.Proposer` for a `propose_batch` result: serves its drafts to the gate."""
     return PrecomputedProposer(str(result["proposer"]), drafts_from_result(result))

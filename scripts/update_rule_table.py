@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.rules import README_BEGIN, README_END, rule_table_markdown
+from bot.engine.rules import README_BEGIN, README_END, rule_table_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ghsim import Simulator, SimulatorServer
 
-from bot.action import command, escape_data, load_proposers
-from bot.cli import main
-from bot.ghsim import Simulator, SimulatorServer
-from bot.github_client import GitHubClient
-from bot.pr_review import review_pull_request
-from bot.service_settings import ServiceSettings
+from bot.faces.action import command, escape_data, load_proposers
+from bot.faces.cli import main
+from bot.github.client import GitHubClient
+from bot.github.pull_request import review_pull_request
+from bot.github.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real GitHub deliveries, kept in the repository (tests/fixtures) so a clone alone runs the tests.
@@ -114,7 +114,7 @@ def test_action_reviews_like_the_app_and_reruns_add_nothing(
     env = runner_env(tmp_path, sim, real_payload("opened", sim, 2))
     # The real command line, in a fresh process, as the composite action runs it.
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "action"],
+        [sys.executable, "-m", "bot.faces.cli", "action"],
         env={**env, "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
         capture_output=True,
         text=True,

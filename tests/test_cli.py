@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import UsageError, main, worker_concurrency
-from bot.scan import scan_source
+from bot.engine.scan import scan_source
+from bot.faces.cli import UsageError, main, worker_concurrency
 
 SAMPLE = """import yaml
 

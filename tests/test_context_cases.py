@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.context import ContextCase, all_cases
-from bot.scan import ScanSettings, scan_source
+from bot.engine.context import ContextCase, all_cases
+from bot.engine.scan import ScanSettings, scan_source
 
 CASES = [pytest.param(case, id=f"{case.rule_id}-{i}-{case.note or 'case'}") for i, case in enumerate(all_cases())]
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot import decisions
-from bot.config import ConfigError, load
-from bot.scan import ScanSettings, scan_source
+from bot.engine import decisions
+from bot.engine.config import ConfigError, load
+from bot.engine.scan import ScanSettings, scan_source
 
 SOURCE = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
 
@@ -89,7 +89,7 @@ def test_same_finding_set_as_bandit_cli_on_its_config(tmp_path: Path) -> None:
     theirs = {
         (r["filename"].removeprefix("./"), r["test_id"], r["line_number"]) for r in json.loads(out.stdout)["results"]
     }
-    from bot.scanrun import ScanRequest, execute
+    from bot.faces.scan_command import ScanRequest, execute
 
     config = load(tmp_path, {"cache": False, "context_rules": False})
     result = execute(ScanRequest(paths=[str(tmp_path)], root=tmp_path, config=config, excludes=(), mode="findings"))
@@ -105,7 +105,7 @@ def test_ruff_and_flake8_excludes_are_not_scanned(tmp_path: Path) -> None:
         (tmp_path / rel).write_text(SOURCE)
     (tmp_path / "pyproject.toml").write_text('[tool.ruff]\nextend-exclude = ["_vendor"]\n')
     (tmp_path / ".flake8").write_text("[flake8]\nextend-exclude = ./gen\n")
-    from bot.scanrun import ScanRequest, execute
+    from bot.faces.scan_command import ScanRequest, execute
 
     config = load(tmp_path, {"cache": False})
     result = execute(ScanRequest(paths=[str(tmp_path)], root=tmp_path, config=config, excludes=(), mode="findings"))

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from bot.rules import README_BEGIN, README_END, rule_table_markdown
+from bot.engine.rules import README_BEGIN, README_END, rule_table_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +26,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_json_schema_doc_names_every_summary_key() -> None:
     doc = (ROOT / "docs" / "json-output.md").read_text()
     sys.path.insert(0, str(ROOT))
-    from bot.findings import Level
-    from bot.report_json import to_json
+    from bot.engine.findings import Level
+    from bot.faces.report_json import to_json
 
     for key in to_json([], Level.MEDIUM)["summary"]:
         assert re.search(rf"`{key}`", doc), key

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import fix_each
-from bot.findings import Level
-from bot.fixers.base import Case, Fixer
-from bot.fixers.registry import all_fixers
-from bot.scan import ScanSettings, scan_source
+from bot.engine.findings import Level
+from bot.engine.fixers.base import Case, Fixer
+from bot.engine.fixers.registry import all_fixers
+from bot.engine.proving import fix_each
+from bot.engine.scan import ScanSettings, scan_source
 
 SETTINGS = ScanSettings()
 CASES = [

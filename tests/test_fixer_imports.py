@@ -1,4 +1,4 @@
-"""bot.fixers.imports: imports placed as isort / ruff's I rules place them.
+"""bot.engine.fixers.imports: imports placed as isort / ruff's I rules place them.
 
 Every case is checked three ways: the exact expected text; ruff (``--isolated --select
 I,E402,F401``) finds no I001/E402 on the result where the input had none (and never more
@@ -18,7 +18,7 @@ import libcst as cst
 import pytest
 from ruff.__main__ import find_ruff_bin
 
-from bot.fixers.imports import Wanted, add_imports
+from bot.engine.fixers.imports import Wanted, add_imports
 
 
 @dataclass(frozen=True)

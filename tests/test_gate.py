@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import review_file
-from bot.findings import Level
-from bot.fixers.base import Candidate, Edit, FixContext, Fixer, propose
-from bot.gate import Rejected, prove
-from bot.scan import ScanSettings, scan_source
+from bot.engine.findings import Level
+from bot.engine.fixers.base import Candidate, Edit, FixContext, Fixer, propose
+from bot.engine.gate import Rejected, prove
+from bot.engine.proving import review_file
+from bot.engine.scan import ScanSettings, scan_source
 
 SETTINGS = ScanSettings()
 SOURCE = "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n\n\nOTHER = 1\n"

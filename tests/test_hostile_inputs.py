@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.scan import ScanSettings, scan_source
+from bot.engine.scan import ScanSettings, scan_source
+from bot.faces.cli import main
 
 
 def test_syntax_error_is_not_scanned() -> None:

@@ -1,4 +1,4 @@
-"""bot.lintdelta: the gate's "adds no lint errors under the project's ruff config" check."""
+"""bot.engine.lintdelta: the gate's "adds no lint errors under the project's ruff config" check."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import bot.lintdelta as lintdelta
-from bot.lintdelta import SYNTAX_ERROR, LintContext, LintUnavailable, lint_codes, new_lint_errors
+import bot.engine.lintdelta as lintdelta
+from bot.engine.lintdelta import SYNTAX_ERROR, LintContext, LintUnavailable, lint_codes, new_lint_errors
 
 NO_CONFIG = LintContext(root=None)
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
+from ghsim import Simulator, SimulatorServer
 
-from bot.action import ActionInputs
-from bot.cli import build_parser, main
-from bot.ghsim import Simulator, SimulatorServer
-from bot.github_client import GitHubClient
-from bot.pr_review import review_pull_request
-from bot.service_settings import ServiceSettings
+from bot.faces.action import ActionInputs
+from bot.faces.cli import build_parser, main
+from bot.github.client import GitHubClient
+from bot.github.pull_request import review_pull_request
+from bot.github.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
@@ -266,7 +266,7 @@ def test_compose_wires_redis_receiver_workers_gpu_profile_and_flower() -> None:
 
 
 def test_app_manifest_is_least_privilege_and_points_at_the_receiver() -> None:
-    from bot.webhook import create_app
+    from bot.github.webhook import create_app
 
     manifest = json.loads(MANIFEST.read_text())
     assert manifest["default_permissions"] == {

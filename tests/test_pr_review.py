@@ -15,15 +15,15 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from ghsim import Simulator, SimulatorServer
+from ghsim.webhooks import deliver
 
-from bot.engine import Proposer
-from bot.findings import Finding
-from bot.ghsim import Simulator, SimulatorServer
-from bot.ghsim.webhooks import deliver
-from bot.github_client import GitHubClient, Pacer, RateLimited
-from bot.pr_review import review_pull_request
-from bot.scan import scan_source
-from bot.service_settings import ServiceSettings
+from bot.engine.findings import Finding
+from bot.engine.proving import Proposer
+from bot.engine.scan import scan_source
+from bot.github.client import GitHubClient, Pacer, RateLimited
+from bot.github.pull_request import review_pull_request
+from bot.github.settings import ServiceSettings
 from tests.models.conftest import needs_runtime
 
 REPO = "octo-org/demo"
@@ -168,7 +168,7 @@ def test_redelivery_sweep_finds_failed_deliveries(sim_server: SimulatorServer, r
     app = sim.create_app(slug="mendbot", webhook_url="http://127.0.0.1:9/webhook", webhook_secret="s")
     sim.install_app(app.id, "octo-org", [REPO])
     pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": VULN}, number=1)
-    from bot.ghsim.webhooks import pull_request_payload
+    from ghsim.webhooks import pull_request_payload
 
     deliver(sim, app.id, "pull_request", pull_request_payload(sim, REPO, pr.number, "opened", app_id=app.id))
     assert app.private_key_pem is not None
@@ -186,7 +186,7 @@ def test_redelivery_sweep_finds_failed_deliveries(sim_server: SimulatorServer, r
 
 
 class RecordingBatch:
-    """A `bot.pr_review.ModelBatch` that records each call. With `run_model`, it does what the
+    """A `bot.github.pull_request.ModelBatch` that records each call. With `run_model`, it does what the
     `model` queue does, in-process: the real shipped model decodes the JSON payload, and the
     JSON result becomes the `PrecomputedProposer` the gate is given."""
 

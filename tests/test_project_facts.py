@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.engine import fix_each
-from bot.project import facts_for
-from bot.scan import ScanSettings, scan_source
+from bot.engine.project import facts_for
+from bot.engine.proving import fix_each
+from bot.engine.scan import ScanSettings, scan_source
 
 XML = "import xml.etree.ElementTree as ET\n\ntree = ET.parse('feed.xml')\n"
 TAR = "import tarfile\n\n\ndef unpack(path, dest):\n    with tarfile.open(path) as tar:\n        tar.extractall(dest)\n"

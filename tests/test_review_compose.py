@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.diffscope import parse_patch_field
-from bot.engine import review_file
-from bot.findings import Level
-from bot.policy import Placement
-from bot.review import (
+from bot.engine.diffscope import parse_patch_field
+from bot.engine.findings import Level
+from bot.engine.policy import Placement
+from bot.engine.proving import review_file
+from bot.engine.scan import ScanSettings
+from bot.github.compose import (
     FIXED_MARKER,
     ReviewFile,
     anchorable,
@@ -16,7 +17,6 @@ from bot.review import (
     fingerprints_in,
     mark_fixed,
 )
-from bot.scan import ScanSettings
 
 
 def _item(path: str, source: str, patch: str) -> ReviewFile:

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cache import ScanCache
-from bot.findings import Level
-from bot.scan import ScanSettings, scan_many, scan_source
+from bot.engine.cache import ScanCache
+from bot.engine.findings import Level
+from bot.engine.scan import ScanSettings, scan_many, scan_source
 
 VULNERABLE = """import subprocess
 import yaml

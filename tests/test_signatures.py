@@ -1,4 +1,4 @@
-"""bot.signatures: calls a fix writes are checked against the callee's real signature."""
+"""bot.engine.signatures: calls a fix writes are checked against the callee's real signature."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bot.signatures import call_problems
+from bot.engine.signatures import call_problems
 
 
 def _span(source: str, needle: str) -> tuple[int, int]:
@@ -238,7 +238,7 @@ def test_never_raises(old: str, new: str) -> None:
 def test_never_imports_disallowed_modules() -> None:
     assert importlib.util.find_spec("bot") is not None  # the project itself is importable, yet never imported
     old = "x = 1\n"
-    new = "import bot.gate as g\nimport antigravity\n\nx = g.prove(1, 2, 3, 4, 5, 6, 7)\ny = antigravity.fly(1)\n"
+    new = "import bot.engine.gate as g\nimport antigravity\n\nx = g.prove(1, 2, 3, 4, 5, 6, 7)\ny = antigravity.fly(1)\n"
     before = set(sys.modules)
     assert call_problems(old, new, (4, 5)) is None
     assert "antigravity" not in sys.modules

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import redis
 
-from bot.service_settings import ServiceSettings, SettingsError
-from bot.webhook import create_app, signature_for, verify_signature
+from bot.github.settings import ServiceSettings, SettingsError
+from bot.github.webhook import create_app, signature_for, verify_signature
 from tests.conftest import ServerThread, free_port
 
 # Real GitHub deliveries, kept in the repository so a clone alone runs the tests.
@@ -132,7 +132,7 @@ def test_health_and_metrics(receiver: tuple[httpx.Client, redis.Redis]) -> None:
     assert 'mendbot_queue_depth{queue="review"} 1.0' in text
     assert "mendbot_review_latency_seconds_bucket" in text
     assert 'mendbot_model_batches_total{outcome="timeout"} 0.0' in text
-    from bot.metrics import record_model_batch
+    from bot.github.metrics import record_model_batch
 
     record_model_batch(receiver[1], "timeout")  # what a review worker does when its batch is late
     text = client.get("/metrics").text

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from bot.jobqueue import MODEL_QUEUE, MODEL_TASK, REDELIVER_TASK, REVIEW_QUEUE, REVIEW_TASK
-from bot.service_settings import load_service_settings
+from bot.github.jobqueue import MODEL_QUEUE, MODEL_TASK, REDELIVER_TASK, REVIEW_QUEUE, REVIEW_TASK
+from bot.github.settings import load_service_settings
 
 settings = load_service_settings()
 

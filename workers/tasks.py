@@ -27,13 +27,13 @@ from github import GithubException
 from redis.lock import Lock
 from requests import RequestException
 
-from bot.engine import Proposer
-from bot.findings import Finding
-from bot.github_client import GitHubClient, RateLimited
-from bot.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
-from bot.metrics import record_model_batch, record_review_latency
-from bot.pr_review import review_pull_request as run_review
-from bot.service_settings import load_service_settings
+from bot.engine.findings import Finding
+from bot.engine.proving import Proposer
+from bot.github.client import GitHubClient, RateLimited
+from bot.github.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
+from bot.github.metrics import record_model_batch, record_review_latency
+from bot.github.pull_request import review_pull_request as run_review
+from bot.github.settings import load_service_settings
 from workers.app import app
 
 log = logging.getLogger("mendbot.worker")
@@ -46,7 +46,7 @@ def _redis() -> redis.Redis:
 
 
 class ModelBatch:
-    """`bot.pr_review.ModelBatch` for the App: one `MODEL_TASK` per pull request, waited for.
+    """`bot.github.pull_request.ModelBatch` for the App: one `MODEL_TASK` per pull request, waited for.
 
     Routed to the `model` queue by `task_routes` (workers/app.py). The task expires with
     the wait, so a batch nobody picked up in time is dropped by the model worker instead

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from bot.ghsim import Simulator, SimulatorServer, generate_private_key_pem
-from bot.ghsim.testing import InstalledApp, install_app
+from ghsim import Simulator, SimulatorServer, generate_private_key_pem
+from ghsim.testing import InstalledApp, install_app
 
 REPO = "octo-org/demo"
 

@@ -18,10 +18,9 @@ from typing import Any
 import github
 import pytest
 import requests
+from ghsim import SimulatorServer, deliver, pull_request_payload
+from ghsim.testing import install_app
 from github import Auth
-
-from bot.ghsim import SimulatorServer, deliver, pull_request_payload
-from bot.ghsim.testing import install_app
 
 REPO = "octo-org/demo"
 SECRET = "It's a Secret to Everybody"
@@ -199,7 +198,7 @@ def test_standalone_server_with_scenario_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(scenario))
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.ghsim", "--port", str(port), "--scenario", str(path), "--log-level", "warning"],
+        [sys.executable, "-m", "ghsim", "--port", str(port), "--scenario", str(path), "--log-level", "warning"],
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -9,10 +9,9 @@ import github
 import jwt
 import pytest
 import requests
+from ghsim import SimulatorServer, generate_private_key_pem
+from ghsim.testing import InstalledApp, make_client
 from github import Auth
-
-from bot.ghsim import SimulatorServer, generate_private_key_pem
-from bot.ghsim.testing import InstalledApp, make_client
 
 REPO = "octo-org/demo"
 NO_THROTTLE: dict[str, Any] = {"seconds_between_requests": 0.0, "seconds_between_writes": 0.0}

@@ -10,8 +10,7 @@ from typing import Any
 import github
 import pytest
 import requests
-
-from bot.ghsim.testing import InstalledApp
+from ghsim.testing import InstalledApp
 
 REPO = "octo-org/demo"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ghsim.diffs import make_patch, parse_patch, resolve_line, resolve_position
-from bot.ghsim.review_rules import to_sentence
-from bot.ghsim.trees import diff_trees
+from ghsim.diffs import make_patch, parse_patch, resolve_line, resolve_position
+from ghsim.review_rules import to_sentence
+from ghsim.trees import diff_trees
 
 
 def test_git_hunk_format_with_function_context() -> None:

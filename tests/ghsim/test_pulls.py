@@ -7,10 +7,9 @@ import base64
 import github
 import pytest
 import requests
-
-from bot.ghsim import SimulatorServer
-from bot.ghsim.routing import parse_link_header
-from bot.ghsim.testing import InstalledApp, install_app
+from ghsim import SimulatorServer
+from ghsim.routing import parse_link_header
+from ghsim.testing import InstalledApp, install_app
 
 REPO = "octo-org/demo"
 

@@ -7,10 +7,9 @@ import time
 import github
 import pytest
 import requests
+from ghsim.faults import SECONDARY_LIMIT_MESSAGE
+from ghsim.testing import InstalledApp
 from github.GithubRetry import GithubRetry
-
-from bot.ghsim.faults import SECONDARY_LIMIT_MESSAGE
-from bot.ghsim.testing import InstalledApp
 
 REPO = "octo-org/demo"
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import github
 import pytest
+from ghsim.testing import InstalledApp
 from github.GithubRetry import GithubRetry
-
-from bot.ghsim.testing import InstalledApp
 
 REPO = "octo-org/demo"
 

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from ghsim.localpipeline import LocalPipeline, wait_for
 
-from bot.localpipeline import LocalPipeline, wait_for
-from bot.scan import scan_source
+from bot.engine.scan import scan_source
 
 REPO = "Codertocat/Hello-World"
 BASE = {

@@ -1,4 +1,4 @@
-"""`mendbot model …` parsers and the scan switch, exercised through argparse as bot/cli.py will."""
+"""`mendbot model …` parsers and the scan switch, exercised through argparse as bot/faces/cli.py will."""
 
 from __future__ import annotations
 

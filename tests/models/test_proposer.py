@@ -2,7 +2,7 @@
 
 The stand-in returns fixed outputs, so these tests pin the plumbing: cutting the
 statement, re-indenting and splicing the output, adding requested imports, and
-`bot.engine.fix_each` proving (or rejecting) each candidate as provenance "model".
+`bot.engine.proving.fix_each` proving (or rejecting) each candidate as provenance "model".
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.engine import fix_each
-from bot.fixers.registry import fixers_for
-from bot.scan import ScanSettings, scan_source
+from bot.engine.fixers.registry import fixers_for
+from bot.engine.proving import fix_each
+from bot.engine.scan import ScanSettings, scan_source
 from models.proposer import OnnxProposer, PrecomputedProposer, find_sites, splice
 from models.runtime import Hypothesis
 

@@ -8,8 +8,8 @@ come out must be exactly the expected, faithful one.
 
 from __future__ import annotations
 
-from bot.engine import fix_each
-from bot.scan import ScanSettings, scan_source
+from bot.engine.proving import fix_each
+from bot.engine.scan import ScanSettings, scan_source
 from tests.models.conftest import needs_runtime
 
 CASES = {

@@ -7,8 +7,8 @@ import json
 import pytest
 
 import models.worker as worker
-from bot.engine import fix_each
-from bot.scan import ScanSettings, scan_source
+from bot.engine.proving import fix_each
+from bot.engine.scan import ScanSettings, scan_source
 from models.proposer import PrecomputedProposer, measured_rules
 from tests.models.test_proposer import SOURCE, StubModel
 

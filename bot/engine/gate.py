@@ -1,0 +1,407 @@
+"""The gate: a candidate becomes a fix only when it is proven.
+
+Proof, in order (the first failure is recorded as the rejection reason):
+1. it changes something; the new file parses with libcst and compiles;
+2. the edit is confined to the flagged statement plus import lines, so every
+   byte outside it is identical;
+3. bandit re-scan: the target finding is gone (or lowered to LOW from a higher
+   severity), and no new finding of equal or higher severity appeared (bandit's
+   informational audit markers on the new code are allowed below HIGH);
+4. behaviour (`bot.engine.behaviour`, `bot.engine.signatures`): every call it adds or changes fits the
+   callee's signature (standard library and known typed packages), and adds no keyword
+   that a `**kwargs` in the same call may already carry; it adds no exception at import
+   (a required environment variable read by module-level code); it does not swap a hash
+   algorithm whose digest may be a stored name or key; every comment of the edited lines
+   survives on its line;
+5. applying the fixer again changes nothing;
+6. lint (`bot.engine.lintdelta`): under the project's own ruff configuration (plus unused and
+   misplaced imports, import order and stale `# noqa`), the new file has no diagnostic
+   the old one did not.
+Nothing unproven is ever emitted.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import libcst as cst
+
+from bot.engine import behaviour, lintdelta
+from bot.engine.findings import Finding, Fix, FixConfidence, Level
+from bot.engine.fixers.base import Candidate, propose
+from bot.engine.scan import ScanSettings, scan_source
+
+# Bandit's audit markers: they flag a construct for a look, not a risk the fix added
+# (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
+AUDIT_MARKERS = frozenset({"B403", "B404", "B603", "B606", "B607"})
+_IMPORT_LINE = re.compile(r"^\s*(import\s+\S|from\s+\S+\s+import\s)")
+
+
+class Rejected(Exception):
+    """Raised inside the gate with the human-readable reason."""
+
+
+@dataclass(frozen=True)
+class Hunk:
+    old_start: int  # 0-based, inclusive
+    old_end: int  # 0-based, exclusive
+    new_start: int
+    new_end: int
+
+
+def _hunks(old_lines: list[str], new_lines: list[str]) -> list[Hunk]:
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    return [Hunk(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _is_import_block(lines: list[str]) -> bool:
+    return all(not line.strip() or _IMPORT_LINE.match(line) for line in lines)
+
+
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as patch tools count them: split on LF only (a form feed or a lone CR is part of a
+    line for git and patch, unlike `str.splitlines`), each keeping its ending (CRLF stays CRLF)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A patch `git apply` and `patch -p1` accept: a last line without a line break gets the
+    `\\ No newline at end of file` marker (difflib leaves it bare, which glues the next file's
+    header onto it in a combined `--diff`)."""
+    out = []
+    for line in difflib.unified_diff(_lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}"):
+        out.append(line if line.endswith("\n") else line + "\n" + NO_NEWLINE)
+    return "".join(out)
+
+
+def _split_import_prefix(
+    hunks: list[Hunk], old_lines: list[str], new_lines: list[str], stmt_lo: int, imports: list[str]
+) -> list[Hunk]:
+    """difflib merges an import edit directly above the statement with the statement's
+    own edit; split such a hunk into its import part (recorded) and the statement part."""
+    out = []
+    for hunk in hunks:
+        if hunk.old_start < stmt_lo < hunk.old_end and _is_import_block(old_lines[hunk.old_start : stmt_lo]):
+            k = hunk.new_start
+            while k < hunk.new_end and (not new_lines[k].strip() or _IMPORT_LINE.match(new_lines[k])):
+                k += 1
+            if k > hunk.new_start:
+                imports.extend(line.rstrip("\r\n") for line in new_lines[hunk.new_start : k] if line.strip())
+                out.append(Hunk(stmt_lo, hunk.old_end, k, hunk.new_end))
+                continue
+        out.append(hunk)
+    return out
+
+
+def _names(tree: ast.AST) -> tuple[set[str], list[tuple[str, int]]]:
+    """(every name the module binds anywhere, every (name, line) it reads)."""
+    bound: set[str] = set()
+    loads: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.append((node.id, node.lineno))
+            else:
+                bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    return bound, loads
+
+
+_BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__", "__builtins__"}
+
+
+def _check_names(old_source: str, new_source: str, new_span: tuple[int, int]) -> None:
+    """The edit neither reads a name nothing binds, nor unbinds a name the file still reads.
+
+    A candidate can parse, compile and silence bandit while breaking the program
+    (e.g. replacing `import subprocess` with anything else); this catches those.
+    """
+    try:
+        old_bound, old_loads = _names(ast.parse(old_source))
+        new_bound, new_loads = _names(ast.parse(new_source))
+    except (SyntaxError, RecursionError, ValueError):
+        raise Rejected("cannot analyse names") from None
+    lo, hi = new_span
+    # Names the file already read without binding them (globals from elsewhere, a star
+    # import, example snippets) stay allowed; a name the edit invents does not.
+    known = new_bound | _BUILTINS | {name for name, _ in old_loads}
+    if "*" in old_bound:
+        known = set()  # a star import can bind anything: the check would only guess
+    for name, line in new_loads:
+        if not known:
+            break
+        if lo <= line <= hi and name not in known:
+            raise Rejected(f"the edit reads `{name}`, which nothing in the file defines")
+    read = {name for name, _ in new_loads}
+    lost = sorted((old_bound - new_bound) & read)
+    if lost:
+        raise Rejected(f"the edit removes `{lost[0]}`, which the file still uses")
+
+
+def _check_syntax(path: str, new_source: str) -> None:
+    try:
+        cst.parse_module(new_source)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        raise Rejected(f"does not parse: {str(exc).splitlines()[0]}") from None
+    try:
+        compile(new_source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise Rejected(f"does not compile: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Where the edit is: the statement hunk (old lines, 1-based) and import lines."""
+
+    edit_start: int
+    edit_end: int
+    replacement: str
+    new_start: int
+    new_end: int
+    import_lines: tuple[str, ...]
+
+
+def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Confinement:
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    stmt_lo, stmt_hi = statement_lines[0] - 1, statement_lines[1]  # 0-based half-open
+    main: list[Hunk] = []
+    imports: list[str] = []
+    for hunk in _split_import_prefix(_hunks(old_lines, new_lines), old_lines, new_lines, stmt_lo, imports):
+        inside = stmt_lo <= hunk.old_start and hunk.old_end <= stmt_hi
+        touches = hunk.old_start == hunk.old_end and stmt_lo <= hunk.old_start <= stmt_hi
+        if inside or (touches and not _is_import_block(new_lines[hunk.new_start : hunk.new_end])):
+            main.append(hunk)
+            continue
+        old_part = old_lines[hunk.old_start : hunk.old_end]
+        new_part = new_lines[hunk.new_start : hunk.new_end]
+        if _is_import_block(old_part) and _is_import_block(new_part):
+            imports.extend(line.rstrip("\r\n") for line in new_part if line.strip())
+            continue
+        raise Rejected(
+            f"edit not confined: old lines {hunk.old_start + 1}-{hunk.old_end} are outside the flagged "
+            f"statement (lines {statement_lines[0]}-{statement_lines[1]}) and are not imports"
+        )
+    if not main:
+        if not imports:
+            raise Rejected("no change")
+        raise Rejected("only imports changed; the flagged statement is untouched")
+    old_start = min(h.old_start for h in main)
+    old_end = max(h.old_end for h in main)
+    new_start = min(h.new_start for h in main)
+    new_end = max(h.new_end for h in main)
+    if old_end == old_start:  # pure insertion: include an unchanged neighbour so the span is a real range
+        if old_start > 0:
+            old_start, new_start = old_start - 1, new_start - 1
+        else:
+            old_end, new_end = old_end + 1, new_end + 1
+    return Confinement(
+        edit_start=old_start + 1,
+        edit_end=old_end,
+        replacement="".join(new_lines[new_start:new_end]),
+        new_start=new_start + 1,
+        new_end=new_end,
+        import_lines=tuple(imports),
+    )
+
+
+def _check_rescan(
+    path: str,
+    old_findings: list[Finding],
+    new_source: str,
+    target: Finding,
+    settings: ScanSettings,
+    span: tuple[int, int],
+    old_span: tuple[int, int],
+) -> list[Finding]:
+    """Target gone (or lowered to LOW), and nothing new at the target's severity or above.
+
+    Identity across the edit: findings outside the edit keep their fingerprints;
+    findings on the edited lines change their code text, so there a finding counts
+    as already present when the old statement had the same rule at that severity
+    or worse (e.g. B113's timeout fix on a call that also has B501's verify=False).
+    """
+    report = scan_source(path, new_source, settings)
+    if report.skipped is not None:
+        raise Rejected(f"re-scan failed: {report.skipped.reason}")
+    lo, hi = span
+    in_edit = [f for f in report.findings if f.start_line <= hi and f.end_line >= lo]
+    for finding in in_edit:
+        if finding.rule_id == target.rule_id and not (finding.severity == Level.LOW and target.severity > Level.LOW):
+            raise Rejected(f"re-scan: {target.rule_id} still reported at line {finding.line} ({finding.severity})")
+    before = Counter(f.fingerprint for f in old_findings)
+    old_lo, old_hi = old_span
+    budget = Counter(
+        (f.rule_id, f.severity)
+        for f in old_findings
+        if f.start_line <= old_hi and f.end_line >= old_lo and f.fingerprint != target.fingerprint
+    )
+    for finding in report.findings:
+        if before[finding.fingerprint] > 0:
+            before[finding.fingerprint] -= 1
+            continue
+        if finding.rule_id == target.rule_id and finding in in_edit:
+            continue  # the lowered target itself, checked above
+        if finding in in_edit:
+            match = next(
+                (key for key in budget if key[0] == finding.rule_id and key[1] >= finding.severity and budget[key] > 0),
+                None,
+            )
+            if match is not None:
+                budget[match] -= 1
+                continue
+        if finding.severity < target.severity:
+            continue
+        if finding.rule_id in AUDIT_MARKERS and finding.severity < Level.HIGH:
+            continue
+        raise Rejected(f"re-scan: new {finding.rule_id} ({finding.severity}) at line {finding.line}: {finding.message}")
+    return report.findings
+
+
+def _check_behaviour(source: str, new: str, confined: Confinement, span: tuple[int, int]) -> None:
+    problem = behaviour.problem(source, new, (confined.edit_start, confined.edit_end), span)
+    if problem:
+        raise Rejected(problem)
+
+
+def _check_lint(path: str, source: str, new: str, settings: ScanSettings) -> None:
+    context = lintdelta.LintContext(root=settings.root, config_files=settings.lint_files)
+    try:
+        added = lintdelta.new_lint_errors(source, new, settings.rel_path(path), context)
+    except lintdelta.LintUnavailable as exc:
+        raise Rejected(f"cannot check lint: {exc}") from None
+    if added:
+        raise Rejected(f"adds lint errors under the project's configuration: {'; '.join(added[:3])}")
+
+
+def _check_idempotent(
+    candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]
+) -> None:
+    lo, hi = span
+    for finding in new_findings:
+        if finding.rule_id != target.rule_id or finding.end_line < lo or finding.start_line > hi:
+            continue
+        again = propose(candidate.fixer, candidate.new_source, finding)
+        if again is not None and again.new_source != candidate.new_source:
+            raise Rejected("not idempotent: applying the fixer again changes the code again")
+
+
+def prove(
+    path: str,
+    source: str,
+    findings: list[Finding],
+    target: Finding,
+    candidate: Candidate,
+    settings: ScanSettings,
+    provenance: str = "codemod",
+    score: float | None = None,
+) -> Fix:
+    """Run every check; return the `Fix` or raise `Rejected` with the reason."""
+    new = candidate.new_source
+    if new == source:
+        raise Rejected("no change")
+    _check_syntax(path, new)
+    confined = _check_confined(source, new, candidate.statement_lines)
+    span = (confined.new_start, max(confined.new_end, confined.new_start))
+    _check_names(source, new, span)
+    _check_behaviour(source, new, confined, span)
+    old_span = (confined.edit_start, confined.edit_end)
+    new_findings = _check_rescan(path, findings, new, target, settings, span, old_span)
+    _check_idempotent(candidate, path, new_findings, target, span)
+    _check_lint(path, source, new, settings)
+    return Fix(
+        finding=target,
+        fixer=candidate.fixer.name,
+        provenance=provenance,
+        confidence=candidate.confidence,
+        description=candidate.description,
+        new_source=new,
+        diff=unified_diff(path, source, new),
+        edit_start=confined.edit_start,
+        edit_end=confined.edit_end,
+        replacement=confined.replacement,
+        import_lines=confined.import_lines,
+        score=score,
+    )
+
+
+def prove_combined(
+    path: str,
+    source: str,
+    findings: list[Finding],
+    parts: list[Fix],
+    new_source: str,
+    settings: ScanSettings,
+) -> Fix:
+    """Prove one edit that fixes several findings on the same statement at once.
+
+    Each part was proven alone; applied one after another (each step gated), they
+    give `new_source`. The result is checked again as a whole: parses, compiles,
+    confined to the union of the parts' statements, every target gone (or lowered)
+    and nothing new at the weakest target's severity or above.
+    """
+    _check_syntax(path, new_source)
+    lines = (min(p.edit_start for p in parts), max(p.edit_end for p in parts))
+    confined = _check_confined(source, new_source, lines)
+    span = (confined.new_start, max(confined.new_end, confined.new_start))
+    _check_behaviour(source, new_source, confined, span)
+    old_span = (confined.edit_start, confined.edit_end)
+    weakest = min(parts, key=lambda p: p.finding.severity).finding
+    others = [p.finding for p in parts if p.finding is not weakest]
+    remaining = [f for f in findings if f not in others]
+    _check_rescan(path, remaining, new_source, weakest, settings, span, old_span)
+    report = scan_source(path, new_source, settings)
+    lo, hi = span
+    for part in parts:
+        still = [
+            f
+            for f in report.findings
+            if f.rule_id == part.finding.rule_id
+            and f.start_line <= hi
+            and f.end_line >= lo
+            and not (f.severity == Level.LOW < part.finding.severity)
+        ]
+        if still:
+            raise Rejected(f"combined fix: {part.finding.rule_id} still reported")
+    _check_lint(path, source, new_source, settings)
+    confidence = FixConfidence.SAFE if all(p.confidence == FixConfidence.SAFE for p in parts) else FixConfidence.REVIEW
+    return Fix(
+        finding=parts[0].finding,
+        fixer=" + ".join(p.fixer for p in parts),
+        provenance="model" if any(p.provenance == "model" for p in parts) else "codemod",
+        confidence=confidence,
+        description="; ".join(p.description for p in parts),
+        new_source=new_source,
+        diff=unified_diff(path, source, new_source),
+        edit_start=confined.edit_start,
+        edit_end=confined.edit_end,
+        replacement=confined.replacement,
+        import_lines=confined.import_lines,
+        covers=tuple(p.finding.fingerprint for p in parts),
+    )
