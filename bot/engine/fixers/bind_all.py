@@ -19,8 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import attribute_chain
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, m
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, attribute_chain, m
 from bot.engine.fixers.registry import register
 
 ENV_VAR = "BIND_HOST"

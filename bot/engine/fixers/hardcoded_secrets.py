@@ -16,9 +16,8 @@ import libcst as cst
 
 from bot.engine.context import ContextCase, FindingSite, context_rule
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, name_is_free_or
 from bot.engine.fixers.registry import register
-from bot.engine.fixers.subprocess_shell import name_is_free_or
 
 # Bandit's own test for a secret-looking name (general_hardcoded_password.RE_CANDIDATES).
 _WORDS = "(pas+wo?r?d|pass(phrase)?|pwd|token|secrete?)"

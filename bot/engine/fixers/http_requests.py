@@ -11,8 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args, keyword, set_keyword
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, m
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args, keyword, m, set_keyword
 from bot.engine.fixers.registry import register
 
 _VERBS = ("get", "options", "head", "post", "put", "patch", "delete")

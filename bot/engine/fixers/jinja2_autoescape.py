@@ -11,10 +11,8 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args, keyword, set_keyword
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args, keyword, name_is_free_or, set_keyword
 from bot.engine.fixers.registry import register
-from bot.engine.fixers.subprocess_shell import name_is_free_or
 
 _ENVIRONMENT = ("jinja2.Environment", "jinja2.environment.Environment")
 _AUTOESCAPE_POSITION = 16  # Environment(block_start_string, ..., finalize, autoescape, ...)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
-from bot.engine.fixers.mark_safe import format_template
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, format_template
 from bot.engine.fixers.registry import register
 
 _MARKUP = ("markupsafe.Markup", "flask.Markup")

@@ -19,8 +19,7 @@ import libcst as cst
 from libcst.metadata import ScopeProvider
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import attribute_chain, has_star_args
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, attribute_chain, has_star_args
 from bot.engine.fixers.registry import register
 
 _PARAMS = ("suffix", "prefix", "dir")  # mktemp's, in order; mkstemp/mkdtemp take the same first three

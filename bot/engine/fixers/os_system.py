@@ -13,10 +13,18 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args, set_keyword
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import (
+    Case,
+    Edit,
+    FixContext,
+    Fixer,
+    has_star_args,
+    literal_command,
+    name_is_free_or,
+    set_keyword,
+    token_list,
+)
 from bot.engine.fixers.registry import register
-from bot.engine.fixers.subprocess_shell import literal_command, name_is_free_or, token_list
 
 
 def _subprocess_attr(name: str) -> cst.Attribute:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import attribute_chain, has_star_args
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, m
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, attribute_chain, has_star_args, m
 from bot.engine.fixers.registry import register
 
 _TRUSTING = tuple(

@@ -18,8 +18,7 @@ import libcst as cst
 from bot.engine.behaviour import words as _words
 from bot.engine.context import ContextCase, FindingSite, context_rule
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args
 from bot.engine.fixers.registry import register
 from bot.engine.scan import is_test_path
 

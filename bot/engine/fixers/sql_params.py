@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args
 from bot.engine.fixers.registry import register
 
 # Driver module → DB-API paramstyle placeholder (qmark or format/pyformat).

@@ -15,8 +15,7 @@ import libcst as cst
 from libcst.metadata import ScopeProvider
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args, keyword, positional
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, m
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args, keyword, m, positional
 from bot.engine.fixers.registry import register
 
 _BAD_SSL: tuple[str, ...] = ("PROTOCOL_SSLv2", "PROTOCOL_SSLv3", "PROTOCOL_TLSv1", "PROTOCOL_TLSv1_1")

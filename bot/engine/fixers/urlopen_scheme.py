@@ -21,8 +21,7 @@ import libcst as cst
 from libcst.metadata import ScopeProvider
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import keyword, positional
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, m
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, keyword, m, positional
 from bot.engine.fixers.registry import register
 
 _FLAGGED = tuple(

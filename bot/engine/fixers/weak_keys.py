@@ -11,8 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from bot.engine.findings import FixConfidence
-from bot.engine.fixers._calls import has_star_args, keyword, positional
-from bot.engine.fixers.base import Case, Edit, FixContext, Fixer
+from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args, keyword, positional
 from bot.engine.fixers.registry import register
 
 # RSA and DSA sizes below 2048 bits are flagged; 3072 bits (128-bit security) is what

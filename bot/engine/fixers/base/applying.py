@@ -1,0 +1,155 @@
+"""Applying a fixer: run it on one finding, splice its edit in, tidy the imports.
+
+The gate (``bot.engine.gate``) then decides whether the resulting candidate is a fix.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper
+
+from bot.engine.findings import Finding, FixConfidence
+from bot.engine.fixers.base.fixer import FixContext, Fixer, Replacement
+from bot.engine.fixers.base.locating import locate
+from bot.engine.fixers.imports import add_imports
+from bot.engine.project import NO_FACTS, ProjectFacts
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, old: cst.CSTNode, new: Replacement) -> None:
+        self.old = old
+        self.new = new
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return node is not self.old
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Replacement:  # type: ignore[override]
+        return self.new if original_node is self.old else updated_node
+
+
+
+def tidy_imports(
+    old_code: str,
+    new_module: cst.Module,
+    wanted: Sequence[tuple[str, str | None, str | None]] = (),
+    removals: Sequence[tuple[str, str | None]] = (),
+) -> cst.Module:
+    """After an edit: drop the imports it made unused (and those asked for), then add the
+    wanted ones where isort/ruff would put them. Codemods and model drafts both end here."""
+    unused = [(mod, obj, None) for mod, obj in removals] + _imports_made_unused(old_code, new_module.code)
+    if unused:
+        codemod_context = CodemodContext()
+        for module_name, obj, asname in unused:
+            RemoveImportsVisitor.remove_unused_import(codemod_context, module_name, obj, asname)
+        new_module = RemoveImportsVisitor(codemod_context).transform_module(new_module)
+    if wanted:
+        new_module = add_imports(new_module, wanted)
+    return new_module
+
+
+def _imports_made_unused(old_code: str, new_code: str) -> list[tuple[str, str | None, str | None]]:
+    """Top-level imports the old file used and the edited one no longer does.
+
+    A fix that replaces `os.system(...)` by `subprocess.run(...)` must not leave `import os`
+    behind unused (the project's linter would fail on the fix); imports that were unused
+    already, or are re-exported through `__all__`, are not ours to touch."""
+    try:
+        old_tree, new_tree = ast.parse(old_code), ast.parse(new_code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+
+    def loads(tree: ast.Module) -> set[str]:
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        exported = {
+            c.value
+            for stmt in tree.body
+            if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign)
+            for c in ast.walk(stmt)
+            if isinstance(c, ast.Constant) and isinstance(c.value, str)
+        }
+        return names | exported
+
+    before, after = loads(old_tree), loads(new_tree)
+    out: list[tuple[str, str | None, str | None]] = []
+    for statement in old_tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if bound in before and bound not in after:
+                    out.append((alias.name, None, alias.asname))
+        elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+            for alias in statement.names:
+                bound = alias.asname or alias.name
+                if alias.name != "*" and bound in before and bound not in after:
+                    out.append((statement.module, alias.name, alias.asname))
+    return out
+
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An unproven proposal: new source for the whole file."""
+
+    fixer: Fixer
+    new_source: str
+    description: str
+    confidence: FixConfidence
+    statement_lines: tuple[int, int]
+
+
+_WRAPPERS: list[tuple[cst.Module, MetadataWrapper]] = []
+
+
+def _wrapper_for(module: cst.Module) -> MetadataWrapper:
+    """One metadata wrapper per parsed module: positions, parents and scope analysis are
+    computed once per file, not once per finding (they dominate a fixer's cost)."""
+    for known, wrapper in _WRAPPERS:
+        if known is module:
+            return wrapper
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    _WRAPPERS.append((module, wrapper))
+    del _WRAPPERS[:-4]
+    return wrapper
+
+
+def propose(
+    fixer: Fixer,
+    source: str,
+    finding: Finding,
+    module: cst.Module | None = None,
+    project: ProjectFacts = NO_FACTS,
+) -> Candidate | None:
+    """Run one fixer on one finding; `None` when it declines or cannot locate it."""
+    try:
+        parsed = module if module is not None else cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    wrapper = _wrapper_for(parsed)
+    located = locate(wrapper, finding)
+    if located is None:
+        return None
+    flagged, statement = located
+    ctx = FixContext(
+        finding=finding, source=source, wrapper=wrapper, flagged=flagged, statement=statement, project=project
+    )
+    edit = fixer.fix(ctx)
+    if edit is None:
+        return None
+    stmt_range = ctx.position(statement)
+    new_module = parsed.visit(_Replace(edit.old, edit.new))
+    new_module = tidy_imports(parsed.code, new_module, ctx.imports, ctx.removals)
+    return Candidate(
+        fixer=fixer,
+        new_source=new_module.code,
+        description=edit.description or fixer.title,
+        confidence=fixer.confidence_for(ctx),
+        # A finding may extend past its statement (B613 on a comment line next to it).
+        statement_lines=(min(stmt_range.start.line, finding.start_line), max(stmt_range.end.line, finding.end_line)),
+    )
+

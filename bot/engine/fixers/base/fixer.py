@@ -1,0 +1,163 @@
+"""What a fixer is: its metadata, its documented cases, and what it may look at.
+
+A fixer is a libcst transformation of the *flagged node* (or its enclosing
+statement). It sees one finding at a time, returns the replacement node or
+declines with ``None``; it never writes text by hand, and it asks for imports
+through ``FixContext.add_import`` so that `bot.engine.fixers.imports` places them where
+isort/ruff would (and ``remove_import_if_unused`` drops one the edit made unused).
+
+Each fixer module keeps its rule ids, explanation, references and its
+before/after ``cases`` together: the cases are both its tests and its docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    ImportAssignment,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from bot.engine.findings import Finding, FixConfidence
+from bot.engine.project import NO_FACTS, ProjectFacts
+
+Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
+
+
+@dataclass(frozen=True)
+class Case:
+    """One documented example: `after=None` means the fixer must leave it alone.
+
+    A changing case (INVALID in Fixit's terms) states the bandit id that fires on
+    `before`; the case runner asserts bandit on both sides and that the gate
+    proves the fix. A non-changing case (VALID) asserts the fixer declines.
+    """
+
+    before: str
+    after: str | None = None
+    rule_id: str | None = None
+    path: str = "example.py"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A fixer's answer: replace `old` (a node of the parsed module) with `new`."""
+
+    old: cst.CSTNode
+    new: Replacement
+    description: str = ""
+
+
+@dataclass
+class FixContext:
+    """What a fixer may look at: the finding, the parsed module and its metadata."""
+
+    finding: Finding
+    source: str
+    wrapper: MetadataWrapper
+    flagged: cst.CSTNode
+    statement: cst.CSTNode
+    imports: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    removals: list[tuple[str, str | None]] = field(default_factory=list)
+    project: ProjectFacts = NO_FACTS  # the project's declared dependencies and Pythons
+
+    @property
+    def module(self) -> cst.Module:
+        return self.wrapper.module
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """Fully qualified names `node` may refer to (resolves `import x as y`)."""
+        value = self.wrapper.resolve(QualifiedNameProvider).get(node, set())
+        names = value() if callable(value) else value  # libcst hands out LazyValue
+        return {q.name for q in names}
+
+    def refers_to(self, node: cst.CSTNode, *names: str) -> bool:
+        return bool(self.qualified_names(node) & set(names))
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.wrapper.resolve(ParentNodeProvider).get(node)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        return self.wrapper.resolve(PositionProvider)[node]
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def name_is_free(self, node: cst.CSTNode, name: str, qualified: str | None = None) -> bool:
+        """Whether writing `name` at `node` is safe: it is unbound there, or bound only by
+        imports of `qualified` (default: the module `name`), so a fixer never shadows or
+        reuses someone else's name."""
+        scope = self.wrapper.resolve(ScopeProvider).get(node)
+        if scope is None:
+            return False
+        want = {qualified or name}
+        return all(
+            isinstance(a, ImportAssignment) and {q.name for q in a.get_qualified_names_for(name)} == want
+            for a in scope[name]
+        )
+
+    def add_import(self, module: str, obj: str | None = None, asname: str | None = None) -> None:
+        """Request `import module` or `from module import obj` (libcst places it)."""
+        self.imports.append((module, obj, asname))
+
+    def remove_import_if_unused(self, module: str, obj: str | None = None) -> None:
+        """Drop `import module` / `from module import obj` if the edit left it unused (a fix
+        must not leave an unused import behind: the project's linter would fail)."""
+        self.removals.append((module, obj))
+
+    def module_imports(self, module: str) -> bool:
+        """Whether the file imports `module` (or something under it) anywhere."""
+        for node in _walk(self.module):
+            if isinstance(node, cst.Import):
+                for alias in node.names:
+                    name = self.code(alias.name)
+                    if name == module or name.startswith(module + "."):
+                        return True
+            elif isinstance(node, cst.ImportFrom) and node.module is not None:
+                name = self.code(node.module)
+                if name == module or name.startswith(module + "."):
+                    return True
+        return False
+
+
+def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+class Fixer:
+    """Base class: subclasses set the metadata and implement `fix`.
+
+    `rule_ids`: the bandit ids handled. `title`: the fix in a few words.
+    `explanation`: the risk and why the change removes it, in plain language.
+    `references`: CWE and documentation links. `confidence`: safe or review.
+    """
+
+    rule_ids: ClassVar[tuple[str, ...]] = ()
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    explanation: ClassVar[str] = ""
+    references: ClassVar[tuple[str, ...]] = ()
+    confidence: ClassVar[FixConfidence] = FixConfidence.REVIEW
+    cases: ClassVar[tuple[Case, ...]] = ()
+
+    def fix(self, ctx: FixContext) -> Edit | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def confidence_for(self, ctx: FixContext) -> FixConfidence:
+        """Per-finding confidence; most fixers have one class for every case."""
+        return self.confidence
+
