@@ -1,20 +1,24 @@
 """The gate: a candidate becomes a fix only when it is proven.
 
-Proof, in order (the first failure is recorded as the rejection reason):
-1. it changes something; the new file parses with libcst and compiles;
-2. the edit is confined to the flagged statement plus import lines, so every
-   byte outside it is identical;
-3. bandit re-scan: the target finding is gone (or lowered to LOW from a higher
-   severity), and no new finding of equal or higher severity appeared (bandit's
-   informational audit markers on the new code are allowed below HIGH);
+Proof, in order (`_run_proofs`, shared by `prove` and `prove_combined`; the first
+failure is recorded as the rejection reason):
+1. syntax: it changes something; the new file parses with libcst and compiles;
+2. confinement: the edit is confined to the flagged statement plus import lines, so
+   every byte outside it is identical;
+3. names: the edit reads no name that nothing in the file binds, and unbinds no name
+   the file still reads (a combined fix skips this: each of its steps passed it alone);
 4. behaviour (`bot.engine.behaviour`, `bot.engine.signatures`): every call it adds or changes fits the
    callee's signature (standard library and known typed packages), and adds no keyword
    that a `**kwargs` in the same call may already carry; it adds no exception at import
    (a required environment variable read by module-level code); it does not swap a hash
    algorithm whose digest may be a stored name or key; every comment of the edited lines
    survives on its line;
-5. applying the fixer again changes nothing;
-6. lint (`bot.engine.lintdelta`): under the project's own ruff configuration (plus unused and
+5. bandit re-scan: the target finding is gone (or lowered to LOW from a higher
+   severity), and no new finding of equal or higher severity appeared (bandit's
+   informational audit markers on the new code are allowed below HIGH);
+6. idempotence: applying the fixer again changes nothing (a combined fix instead
+   proves that none of its parts' findings is still reported);
+7. lint (`bot.engine.lintdelta`): under the project's own ruff configuration (plus unused and
    misplaced imports, import order and stale `# noqa`), the new file has no diagnostic
    the old one did not.
 Nothing unproven is ever emitted.
@@ -27,6 +31,7 @@ import builtins
 import difflib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -231,6 +236,50 @@ def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Con
     )
 
 
+def _rescan(path: str, new_source: str, settings: ScanSettings) -> list[Finding]:
+    """Bandit on the new file; a file the scanner skips proves nothing, so it rejects."""
+    report = scan_source(path, new_source, settings)
+    if report.skipped is not None:
+        raise Rejected(f"re-scan failed: {report.skipped.reason}")
+    return report.findings
+
+
+def _in_span(finding: Finding, span: tuple[int, int]) -> bool:
+    lo, hi = span
+    return finding.start_line <= hi and finding.end_line >= lo
+
+
+def _still_reported(finding: Finding, target: Finding) -> bool:
+    """Whether `finding` is `target` surviving the edit: same rule, and not the allowed
+    outcome of a fix that only lowers a higher-severity finding to LOW."""
+    return finding.rule_id == target.rule_id and not (finding.severity == Level.LOW < target.severity)
+
+
+def _edit_budget(old_findings: list[Finding], old_span: tuple[int, int], target: Finding) -> Counter[tuple[str, Level]]:
+    """(rule, severity) of every finding other than the target on the old statement: on the
+    edited lines code text (and so the fingerprint) changes, so these count as already there."""
+    return Counter(
+        (f.rule_id, f.severity) for f in old_findings if _in_span(f, old_span) and f.fingerprint != target.fingerprint
+    )
+
+
+def _spend_budget(budget: Counter[tuple[str, Level]], finding: Finding) -> bool:
+    """Take one old finding of the same rule at this severity or worse off `budget`; False when none is left."""
+    match = next(
+        (key for key in budget if key[0] == finding.rule_id and key[1] >= finding.severity and budget[key] > 0),
+        None,
+    )
+    if match is None:
+        return False
+    budget[match] -= 1
+    return True
+
+
+def _below_bar(finding: Finding, target: Finding) -> bool:
+    """A new finding the fix may bring: weaker than the target, or an audit marker below HIGH."""
+    return finding.severity < target.severity or (finding.rule_id in AUDIT_MARKERS and finding.severity < Level.HIGH)
+
+
 def _check_rescan(
     path: str,
     old_findings: list[Finding],
@@ -247,41 +296,24 @@ def _check_rescan(
     as already present when the old statement had the same rule at that severity
     or worse (e.g. B113's timeout fix on a call that also has B501's verify=False).
     """
-    report = scan_source(path, new_source, settings)
-    if report.skipped is not None:
-        raise Rejected(f"re-scan failed: {report.skipped.reason}")
-    lo, hi = span
-    in_edit = [f for f in report.findings if f.start_line <= hi and f.end_line >= lo]
+    new_findings = _rescan(path, new_source, settings)
+    in_edit = [f for f in new_findings if _in_span(f, span)]
     for finding in in_edit:
-        if finding.rule_id == target.rule_id and not (finding.severity == Level.LOW and target.severity > Level.LOW):
+        if _still_reported(finding, target):
             raise Rejected(f"re-scan: {target.rule_id} still reported at line {finding.line} ({finding.severity})")
     before = Counter(f.fingerprint for f in old_findings)
-    old_lo, old_hi = old_span
-    budget = Counter(
-        (f.rule_id, f.severity)
-        for f in old_findings
-        if f.start_line <= old_hi and f.end_line >= old_lo and f.fingerprint != target.fingerprint
-    )
-    for finding in report.findings:
+    budget = _edit_budget(old_findings, old_span, target)
+    for finding in new_findings:
         if before[finding.fingerprint] > 0:
             before[finding.fingerprint] -= 1
             continue
-        if finding.rule_id == target.rule_id and finding in in_edit:
-            continue  # the lowered target itself, checked above
-        if finding in in_edit:
-            match = next(
-                (key for key in budget if key[0] == finding.rule_id and key[1] >= finding.severity and budget[key] > 0),
-                None,
+        if finding in in_edit and (finding.rule_id == target.rule_id or _spend_budget(budget, finding)):
+            continue  # the lowered target itself (checked above), or a finding the old statement had
+        if not _below_bar(finding, target):
+            raise Rejected(
+                f"re-scan: new {finding.rule_id} ({finding.severity}) at line {finding.line}: {finding.message}"
             )
-            if match is not None:
-                budget[match] -= 1
-                continue
-        if finding.severity < target.severity:
-            continue
-        if finding.rule_id in AUDIT_MARKERS and finding.severity < Level.HIGH:
-            continue
-        raise Rejected(f"re-scan: new {finding.rule_id} ({finding.severity}) at line {finding.line}: {finding.message}")
-    return report.findings
+    return new_findings
 
 
 def _check_behaviour(source: str, new: str, confined: Confinement, span: tuple[int, int]) -> None:
@@ -303,13 +335,40 @@ def _check_lint(path: str, source: str, new: str, settings: ScanSettings) -> Non
 def _check_idempotent(
     candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]
 ) -> None:
-    lo, hi = span
     for finding in new_findings:
-        if finding.rule_id != target.rule_id or finding.end_line < lo or finding.start_line > hi:
+        if finding.rule_id != target.rule_id or not _in_span(finding, span):
             continue
         again = propose(candidate.fixer, candidate.new_source, finding)
         if again is not None and again.new_source != candidate.new_source:
             raise Rejected("not idempotent: applying the fixer again changes the code again")
+
+
+def _run_proofs(
+    path: str,
+    source: str,
+    new: str,
+    statement_lines: tuple[int, int],
+    findings: list[Finding],
+    target: Finding,
+    settings: ScanSettings,
+    after_rescan: Callable[[list[Finding], tuple[int, int]], None],
+    check_names: bool = True,
+) -> Confinement:
+    """The proofs in the module docstring's order, shared by `prove` and `prove_combined` so the
+    two cannot drift apart: syntax, confinement, names, behaviour, re-scan, then `after_rescan`
+    (given the new findings and the new edit span: idempotence for one fix, every part's finding
+    gone for a combined one), then lint. The first failure raises `Rejected`."""
+    _check_syntax(path, new)
+    confined = _check_confined(source, new, statement_lines)
+    span = (confined.new_start, max(confined.new_end, confined.new_start))
+    if check_names:
+        _check_names(source, new, span)
+    _check_behaviour(source, new, confined, span)
+    old_span = (confined.edit_start, confined.edit_end)
+    new_findings = _check_rescan(path, findings, new, target, settings, span, old_span)
+    after_rescan(new_findings, span)
+    _check_lint(path, source, new, settings)
+    return confined
 
 
 def prove(
@@ -326,15 +385,11 @@ def prove(
     new = candidate.new_source
     if new == source:
         raise Rejected("no change")
-    _check_syntax(path, new)
-    confined = _check_confined(source, new, candidate.statement_lines)
-    span = (confined.new_start, max(confined.new_end, confined.new_start))
-    _check_names(source, new, span)
-    _check_behaviour(source, new, confined, span)
-    old_span = (confined.edit_start, confined.edit_end)
-    new_findings = _check_rescan(path, findings, new, target, settings, span, old_span)
-    _check_idempotent(candidate, path, new_findings, target, span)
-    _check_lint(path, source, new, settings)
+
+    def idempotent(new_findings: list[Finding], span: tuple[int, int]) -> None:
+        _check_idempotent(candidate, path, new_findings, target, span)
+
+    confined = _run_proofs(path, source, new, candidate.statement_lines, findings, target, settings, idempotent)
     return Fix(
         finding=target,
         fixer=candidate.fixer.name,
@@ -351,6 +406,13 @@ def prove(
     )
 
 
+def _check_parts_gone(parts: list[Fix], new_findings: list[Finding], span: tuple[int, int]) -> None:
+    """A combined fix answers for every part: none of their findings may survive on the edit."""
+    for part in parts:
+        if any(_in_span(f, span) and _still_reported(f, part.finding) for f in new_findings):
+            raise Rejected(f"combined fix: {part.finding.rule_id} still reported")
+
+
 def prove_combined(
     path: str,
     source: str,
@@ -362,34 +424,20 @@ def prove_combined(
     """Prove one edit that fixes several findings on the same statement at once.
 
     Each part was proven alone; applied one after another (each step gated), they
-    give `new_source`. The result is checked again as a whole: parses, compiles,
-    confined to the union of the parts' statements, every target gone (or lowered)
-    and nothing new at the weakest target's severity or above.
+    give `new_source`. The result is checked again as a whole by `_run_proofs`:
+    parses, compiles, confined to the union of the parts' statements, behaviour kept,
+    every target gone (or lowered) and nothing new at the weakest target's severity or
+    above, no new lint. The names proof is not repeated: every step passed it alone.
     """
-    _check_syntax(path, new_source)
     lines = (min(p.edit_start for p in parts), max(p.edit_end for p in parts))
-    confined = _check_confined(source, new_source, lines)
-    span = (confined.new_start, max(confined.new_end, confined.new_start))
-    _check_behaviour(source, new_source, confined, span)
-    old_span = (confined.edit_start, confined.edit_end)
     weakest = min(parts, key=lambda p: p.finding.severity).finding
     others = [p.finding for p in parts if p.finding is not weakest]
     remaining = [f for f in findings if f not in others]
-    _check_rescan(path, remaining, new_source, weakest, settings, span, old_span)
-    report = scan_source(path, new_source, settings)
-    lo, hi = span
-    for part in parts:
-        still = [
-            f
-            for f in report.findings
-            if f.rule_id == part.finding.rule_id
-            and f.start_line <= hi
-            and f.end_line >= lo
-            and not (f.severity == Level.LOW < part.finding.severity)
-        ]
-        if still:
-            raise Rejected(f"combined fix: {part.finding.rule_id} still reported")
-    _check_lint(path, source, new_source, settings)
+
+    def parts_gone(new_findings: list[Finding], span: tuple[int, int]) -> None:
+        _check_parts_gone(parts, new_findings, span)
+
+    confined = _run_proofs(path, source, new_source, lines, remaining, weakest, settings, parts_gone, check_names=False)
     confidence = FixConfidence.SAFE if all(p.confidence == FixConfidence.SAFE for p in parts) else FixConfidence.REVIEW
     return Fix(
         finding=parts[0].finding,
