@@ -9,11 +9,13 @@ from bot.engine.proving import review_file
 from bot.engine.scan import ScanSettings
 from bot.github.compose import (
     FIXED_MARKER,
+    OverflowShown,
     ReviewFile,
     anchorable,
     batches,
     check_annotations,
     compose_review,
+    compose_summary,
     fingerprints_in,
     mark_fixed,
 )
@@ -48,6 +50,19 @@ def test_finding_outside_hunks_goes_to_summary() -> None:
     item = _item("a.py", SOURCE, "@@ -1,1 +1,1 @@\n-import os\n+import yaml\n")
     review = compose_review([item], "abc1234", set(), 25)
     assert review.comments == [] and [f.rule_id for f in review.overflow] == ["B506"]
+
+
+def test_summary_introduces_the_overflow_as_the_caller_asks() -> None:
+    # The Action's read-only fallback posts no review: its summary says the overflow is annotations.
+    item = _item("a.py", SOURCE, "@@ -1,1 +1,1 @@\n-import os\n+import yaml\n")
+    overflow = compose_review([item], "abc1234", set(), 25).overflow
+    default = compose_summary([item], "abc1234", [], overflow, "failure", Level.MEDIUM)
+    assert "<summary>1 more finding(s), not commented inline</summary>" in default
+    shown = compose_summary(
+        [item], "abc1234", [], overflow, "failure", Level.MEDIUM, overflow_shown=OverflowShown.ANNOTATIONS
+    )
+    assert "<summary>1 finding(s), shown as annotations</summary>" in shown and "not commented inline" not in shown
+    assert shown == default.replace("more finding(s), not commented inline", "finding(s), shown as annotations")
 
 
 def test_import_outside_diff_is_explained_and_inside_is_a_second_suggestion() -> None:

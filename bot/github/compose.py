@@ -10,6 +10,7 @@ of its file (RIGHT side), and a multi-line comment's range lies in one hunk.
 from __future__ import annotations
 
 import difflib
+import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,6 +195,58 @@ def _plain_comment(item: ReviewFile, finding: Finding, fix: Fix | None) -> Comme
     return Comment(item.path, line, body + "\n" + FP_MARKER.format(finding.fingerprint), None, finding.fingerprint)
 
 
+def _new_candidates(
+    files: Iterable[ReviewFile], already_commented: set[str]
+) -> tuple[list[tuple[ReviewFile, Finding]], list[Finding]]:
+    """(findings no earlier push commented, most severe first; every finding). The review
+    speaks only about the first; the second is kept whole for the summary and the check."""
+    candidates: list[tuple[ReviewFile, Finding]] = []
+    all_findings: list[Finding] = []
+    for item in files:
+        for finding in item.report.findings:
+            all_findings.append(finding)
+            if finding.fingerprint not in already_commented:
+                candidates.append((item, finding))
+    candidates.sort(key=lambda pair: (-pair[1].severity, pair[1].path, pair[1].start_line))
+    return candidates, all_findings
+
+
+def _said_by_combined(fix: Fix | None, posted: set[int]) -> bool:
+    """One comment covers every finding of a combined fix: True for each of its findings after
+    the first (the most severe, since candidates are sorted), so the comment is posted once."""
+    if fix is None or len(fix.covers) <= 1:
+        return False
+    if id(fix) in posted:
+        return True
+    posted.add(id(fix))
+    return False
+
+
+def _where(item: ReviewFile, finding: Finding, rules: Mapping[str, Placement], inline_min_severity: Level) -> Placement:
+    """The policy's placement, with `inline_min_severity` as a higher bar for inline findings that
+    have no proven fix and no setting of their own in `[tool.mendbot.rules]` (those go to the summary)."""
+    fixable = finding.fingerprint in item.report.fixes
+    where = placement(finding, item.report.fixes.get(finding.fingerprint), rules)
+    below_bar = finding.severity < inline_min_severity and not fixable and finding.rule_id not in rules
+    return Placement.SUMMARY if where == Placement.INLINE and below_bar else where
+
+
+def _inline_comments(item: ReviewFile, finding: Finding) -> list[Comment] | None:
+    """The comment(s) for one finding: a suggestion where the proven fix can be one, else a plain
+    comment (the fix as a diff, or why there is none); None when no line of it is in the diff."""
+    fix = item.report.fixes.get(finding.fingerprint)
+    made = _fix_comments(item, finding, fix) if fix is not None and item.source is not None else None
+    if made is not None:
+        return made[0]
+    plain = _plain_comment(item, finding, fix)
+    return None if plain is None else [plain]
+
+
+def _commented(review: ComposedReview) -> int:
+    """How many findings the review comments on so far (a finding's import suggestions do not count)."""
+    return len({c.fingerprint for c in review.comments if c.fingerprint})
+
+
 def compose_review(
     files: Iterable[ReviewFile],
     head_sha: str,
@@ -209,49 +262,58 @@ def compose_review(
     with a safe fix, inline; LOW and bandit's audit notes in the summary); a rule
     set to `off` is not mentioned. `inline_min_severity` can only raise the bar.
     """
-    candidates: list[tuple[ReviewFile, Finding]] = []
-    all_findings: list[Finding] = []
-    for item in files:
-        for finding in item.report.findings:
-            all_findings.append(finding)
-            if finding.fingerprint not in already_commented:
-                candidates.append((item, finding))
-    candidates.sort(key=lambda pair: (-pair[1].severity, pair[1].path, pair[1].start_line))
+    candidates, all_findings = _new_candidates(files, already_commented)
     review = ComposedReview(body="", findings=all_findings)
     posted: set[int] = set()  # combined fixes already commented (one comment covers all their findings)
     for item, finding in candidates:
-        shared = item.report.fixes.get(finding.fingerprint)
-        if shared is not None and len(shared.covers) > 1:
-            if id(shared) in posted:
-                continue
-            posted.add(id(shared))
-        fixable = finding.fingerprint in item.report.fixes
-        where = placement(finding, item.report.fixes.get(finding.fingerprint), rules or {})
+        if _said_by_combined(item.report.fixes.get(finding.fingerprint), posted):
+            continue
+        where = _where(item, finding, rules or {}, inline_min_severity)
         if where == Placement.OFF:
             continue
-        below_bar = finding.severity < inline_min_severity and not fixable and finding.rule_id not in (rules or {})
-        if where == Placement.SUMMARY or below_bar:
-            review.overflow.append(finding)
-            continue
-        if len({c.fingerprint for c in review.comments if c.fingerprint}) >= max_comments:
-            review.overflow.append(finding)
-            continue
-        fix = item.report.fixes.get(finding.fingerprint)
-        made = _fix_comments(item, finding, fix) if fix is not None and item.source is not None else None
-        if made is not None:
-            review.comments.extend(made[0])
-            continue
-        plain = _plain_comment(item, finding, fix)
-        if plain is None:
+        comments = None
+        if where == Placement.INLINE and _commented(review) < max_comments:
+            comments = _inline_comments(item, finding)
+        if comments is None:
             review.overflow.append(finding)
         else:
-            review.comments.append(plain)
+            review.comments.extend(comments)
     fixes = sum(1 for item, f in candidates if f.fingerprint in item.report.fixes)
     review.body = (
         f"mendbot found {len(candidates)} new security finding(s) in this push; "
         f"{fixes} with a proven fix you can commit from the suggestion.\n\n" + REVIEW_MARKER.format(head_sha)
     )
     return review
+
+
+class OverflowShown(enum.Enum):
+    """Where the findings of the summary's overflow list are shown besides the summary: how
+    the list is introduced. The App and the Action with a review say SUMMARY (these are the
+    findings not commented inline); the Action's read-only fallback says ANNOTATIONS (no review
+    is posted, every finding is a check annotation)."""
+
+    SUMMARY = "more finding(s), not commented inline"
+    ANNOTATIONS = "finding(s), shown as annotations"
+
+
+# The proofs of `bot.engine.gate`, in its order (syntax, confinement, names, behaviour, re-scan,
+# idempotence, lint): the summary's promise must list what the gate checks, no more, no less.
+GATE_PROMISE = (
+    "Every suggestion passed mendbot's gate: it parses and compiles; it touches only the flagged statement "
+    "(plus imports); it reads no name the file does not define and removes none the file still uses; it keeps "
+    "behaviour (every call fits its signature, no new failure at import, no digest-changing hash swap, every "
+    "comment kept); on re-scan the finding is gone (or lowered to LOW) and no new finding as severe appeared; applying the fix again "
+    "changes nothing; and it adds no lint error under this repository's own configuration."
+)
+
+
+def _overflow_lines(overflow: Sequence[Finding], shown: OverflowShown) -> list[str]:
+    """The folded list of findings the review does not comment on, introduced as the caller asks."""
+    if not overflow:
+        return []
+    lines = ["", f"<details><summary>{len(overflow)} {shown.value}</summary>", ""]
+    lines += [f"- {_ICON[f.severity]} `{f.rule_id}` {f.path}:{f.line} — {f.message}" for f in overflow]
+    return [*lines, "", "</details>"]
 
 
 def compose_summary(
@@ -261,8 +323,11 @@ def compose_summary(
     overflow: Sequence[Finding],
     conclusion: str,
     fail_on: Level,
+    *,
+    overflow_shown: OverflowShown = OverflowShown.SUMMARY,
 ) -> str:
-    """The sticky summary comment, rewritten in place on every push."""
+    """The sticky summary comment, rewritten in place on every push; `overflow_shown` says how
+    the list of findings not commented inline is introduced (see `OverflowShown`)."""
     findings = [f for item in files for f in item.report.findings]
     proven = sum(1 for item in files for f in item.report.findings if f.fingerprint in item.report.fixes)
     skipped = [item.report.skipped for item in files if item.report.skipped is not None]
@@ -276,20 +341,11 @@ def compose_summary(
     ]
     if fixed:
         lines += ["", f"✅ {len(fixed)} finding(s) from earlier pushes are fixed now."]
-    if overflow:
-        lines += ["", f"<details><summary>{len(overflow)} more finding(s), not commented inline</summary>", ""]
-        for f in overflow:
-            lines.append(f"- {_ICON[f.severity]} `{f.rule_id}` {f.path}:{f.line} — {f.message}")
-        lines += ["", "</details>"]
+    lines += _overflow_lines(overflow, overflow_shown)
     if skipped:
         lines += ["", "**Not scanned** (never counted as clean):"]
         lines += [f"- `{s.path}`: {s.reason}" for s in skipped]
-    lines += [
-        "",
-        "<sub>Every suggestion passed mendbot's gate: it parses, compiles, removes the finding on re-scan, adds no "
-        "finding, touches only the flagged statement (plus imports), fits every call's signature, adds no failure "
-        "at import and no lint error under this repository's own configuration.</sub>",
-    ]
+    lines += ["", f"<sub>{GATE_PROMISE}</sub>"]
     return "\n".join(lines) + "\n"
 
 
