@@ -11,18 +11,24 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from ghsim import Simulator, SimulatorServer
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bot.faces.action import ActionInputs
-from bot.faces.cli import build_parser, main
+from bot.faces.cli import build_parser
 from bot.github.client import GitHubClient
 from bot.github.pull_request import review_pull_request
 from bot.github.settings import ServiceSettings
+from workers.cli import main, wiring
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
@@ -31,6 +37,11 @@ DOCKERFILES = [ROOT / "docker" / "Dockerfile", ROOT / "docker" / "Dockerfile.gpu
 COMPOSE = ROOT / "docker" / "compose.yaml"
 MANIFEST = ROOT / "docs" / "github-app" / "app-manifest.json"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
+# The Action's pinned install sets (scripts/lock_action.sh): extras of mendbot -> lock file.
+LOCKS = {
+    ("action",): ROOT / ".github" / "action-requirements.txt",
+    ("action", "cpu"): ROOT / ".github" / "action-requirements-model.txt",
+}
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -107,7 +118,7 @@ def test_action_is_composite_and_runs_mendbot_action_without_inlining_inputs() -
     env = run_step["env"]
     handed = {name for name in env if name.startswith("INPUT_")}
     assert handed == {"INPUT_FAIL_ON", "INPUT_MAX_COMMENTS", "INPUT_MODEL", "INPUT_SARIF_FILE", "INPUT_CHECK_RUN"}
-    args = build_parser().parse_args(["action"])
+    args = build_parser(wiring()).parse_args(["action"])
     sample = {"INPUT_FAIL_ON": "high", "INPUT_MAX_COMMENTS": "7", "INPUT_MODEL": "true", "INPUT_SARIF_FILE": "x.sarif"}
     resolved = ActionInputs.resolve(args, {**sample, "INPUT_CHECK_RUN": "true"})
     assert resolved == ActionInputs(fail_on="high", max_comments=7, model=True, sarif_file="x.sarif", check_run=True)
@@ -129,6 +140,155 @@ def test_action_is_composite_and_runs_mendbot_action_without_inlining_inputs() -
     for step in steps:
         if "uses" in step:
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), "pin actions by commit"
+
+
+def test_action_installs_only_from_its_hashed_locks_with_a_pip_cache() -> None:
+    action = load_yaml(ACTION)
+    steps = {step.get("id"): step for step in action["runs"]["steps"]}
+    choose = steps["lock"]["run"]
+    for lock in LOCKS.values():
+        assert "${GITHUB_ACTION_PATH}/" + lock.relative_to(ROOT).as_posix() in choose
+    install = steps["install"]
+    pips = [line.strip() for line in install["run"].splitlines() if "-m pip install" in line]
+    assert len(pips) == 2, pips
+    assert "--require-hashes" in pips[0] and pips[0].endswith('-r "${LOCK}"')
+    assert "--no-deps" in pips[1] and "--no-build-isolation" in pips[1] and pips[1].endswith('"${GITHUB_ACTION_PATH}"')
+    assert install["env"]["LOCK"] == "${{ steps.lock.outputs.file }}"
+    # setup-python's `cache: pip` (and hashFiles()) only see files in the workspace, not the
+    # action's own: actions/cache keyed on the lock's digest instead, at the path pip uses.
+    (cache,) = [step for step in action["runs"]["steps"] if step.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["key"] == "${{ steps.lock.outputs.key }}"
+    assert cache["with"]["path"] == install["env"]["PIP_CACHE_DIR"]
+    assert "${PYTHON_VERSION}" in choose and "${digest}" in choose
+
+
+def _lock_entries(path: Path) -> list[tuple[Requirement, list[str]]]:
+    """(requirement, hashes) per entry of a hashed requirements file, line continuations joined."""
+    entries = []
+    for raw in re.sub(r"\\\n", " ", path.read_text(encoding="utf-8")).splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        spec, *hashes = re.split(r"\s+--hash=", line)
+        assert not spec.startswith("-"), f"{path.name}: option line {line!r}"
+        entries.append((Requirement(spec), hashes))
+    return entries
+
+
+def _linux_env(python: str) -> dict[str, str]:
+    """Marker environment of CPython `python` (3.x) on Linux x86_64, the hosted runners."""
+    env = dict(default_environment())
+    env.update(
+        python_version=python,
+        python_full_version=f"{python}.0",
+        implementation_name="cpython",
+        platform_python_implementation="CPython",
+        sys_platform="linux",
+        platform_system="Linux",
+        os_name="posix",
+        platform_machine="x86_64",
+    )
+    return env
+
+
+def _declared(extras: tuple[str, ...]) -> list[Requirement]:
+    """pyproject's base dependencies, those of `extras` (self-references expanded) and the build requirements."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    optional = project["project"]["optional-dependencies"]
+    out = [Requirement(spec) for spec in project["project"]["dependencies"]]
+    out += [Requirement(spec) for spec in project["build-system"]["requires"]]
+    todo, seen = list(extras), set()
+    while todo:
+        extra = todo.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for spec in optional[extra]:
+            req = Requirement(spec)
+            if canonicalize_name(req.name) == "mendbot":
+                todo.extend(req.extras)
+            else:
+                out.append(req)
+    return out
+
+
+@pytest.mark.parametrize("extras", list(LOCKS), ids=["+".join(e) for e in LOCKS])
+def test_action_locks_pin_and_hash_everything_mendbot_resolves_to(extras: tuple[str, ...]) -> None:
+    """Each lock pins (==, sha256 hashes) every package of mendbot[extras] on CPython 3.11-3.13 / Linux,
+    and is current with pyproject.toml. Regenerate with scripts/lock_action.sh."""
+    lock = LOCKS[extras]
+    entries = _lock_entries(lock)
+    for req, hashes in entries:
+        (spec,) = req.specifier
+        assert spec.operator == "==" and "*" not in spec.version, f"{lock.name}: {req} is not pinned"
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), f"{lock.name}: {req}"
+        assert not req.url and not req.extras, f"{lock.name}: {req}"
+    assert "scripts/lock_action.sh" in lock.read_text(encoding="utf-8").split("\n\n")[0][:600]
+    for python in ("3.11", "3.12", "3.13"):
+        env = _linux_env(python)
+        pins: dict[str, str] = {}
+        for req, _ in entries:
+            if req.marker is None or req.marker.evaluate(env):
+                name = canonicalize_name(req.name)
+                assert name not in pins, f"{lock.name}: two pins of {name} apply on {python}"
+                pins[name] = next(iter(req.specifier)).version
+        # The declared requirements, each pinned at a version its specifier allows.
+        todo: list[tuple[Requirement, str]] = [(req, "pyproject.toml") for req in _declared(extras)]
+        for req, _ in todo:
+            if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
+                name = canonicalize_name(req.name)
+                assert name in pins, f"{lock.name} lacks {req} on {python}: run scripts/lock_action.sh"
+                assert req.specifier.contains(pins[name], prereleases=True), (
+                    f"{lock.name} pins {name}=={pins[name]}, pyproject wants {req}: run scripts/lock_action.sh"
+                )
+        # Their dependencies, through the metadata of the installed distributions where the
+        # installed version is the pinned one (the dev environment installs mendbot[dev,cpu]).
+        walked, expanded = 0, set()
+        while todo:
+            req, parent = todo.pop()
+            name = canonicalize_name(req.name)
+            if req.marker is not None and not any(
+                req.marker.evaluate({**env, "extra": extra}) for extra in ("", *sorted(req.extras))
+            ):
+                continue
+            assert name in pins, f"{lock.name} lacks {req} (needed by {parent}) on {python}"
+            key = (name, tuple(sorted(req.extras)))
+            if key in expanded:
+                continue
+            expanded.add(key)
+            try:
+                dist = metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                continue
+            if canonicalize_name(dist.version) != canonicalize_name(pins[name]):
+                continue
+            walked += 1
+            for spec in dist.requires or []:
+                child = Requirement(spec)
+                wanted = child.marker is None or any(
+                    child.marker.evaluate({**env, "extra": extra}) for extra in ("", *sorted(req.extras))
+                )
+                if wanted:
+                    child.marker = None
+                    todo.append((child, f"{name}=={pins[name]}"))
+        assert walked >= len(_declared(extras)) // 2, "too few pins installed here to check the lock's closure"
+
+
+@pytest.mark.parametrize("lock", list(LOCKS.values()), ids=lambda p: p.name)
+def test_action_locks_parse_as_pip_hash_checked_requirements(lock: Path, tmp_path: Path) -> None:
+    """pip itself reads the whole file in --require-hashes mode: offline, it stops at the first
+    package it cannot find (not at a syntax error, an unpinned or an unhashed line)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    argv = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps", "--no-index"]
+    argv += ["--find-links", str(tmp_path), "--require-hashes", "-r", str(lock)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, check=False)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
+    first = next(req for req, _ in _lock_entries(lock) if req.marker is None or req.marker.evaluate())
+    assert done.returncode == 1 and errors == [
+        f"ERROR: Could not find a version that satisfies the requirement {first} (from versions: none)",
+        f"ERROR: No matching distribution found for {first}",
+    ], done.stdout + done.stderr
 
 
 def test_action_outputs_are_what_mendbot_action_writes(
@@ -213,7 +373,7 @@ def test_images_are_non_root_and_run_the_tested_cli(dockerfile: str, stage: str,
     assert user is not None and user.split(":")[0] not in ("root", "0")
     assert json.loads(effective(all_stages, stage, "ENTRYPOINT") or "[]") == ["mendbot"]
     argv = json.loads(effective(all_stages, stage, "CMD") or "[]")
-    args = build_parser().parse_args(argv)  # the same CLI the tests drive
+    args = build_parser(wiring()).parse_args(argv)  # the same CLI the tests drive
     assert args.command == command
     installs = " ".join(rest for steps in all_stages.values() for kw, rest in steps if kw == "RUN")
     assert f'pip install "{extra}"' in installs or f"pip install {extra}" in installs
@@ -236,7 +396,7 @@ def compose_services() -> dict[str, Any]:
 def test_compose_wires_redis_receiver_workers_gpu_profile_and_flower() -> None:
     services = compose_services()
     assert set(services) == {"redis", "receiver", "worker", "scheduler", "worker-gpu", "flower"}
-    parser = build_parser()
+    parser = build_parser(wiring())
     receiver = parser.parse_args(services["receiver"]["command"])
     assert receiver.command == "serve" and receiver.host == "0.0.0.0"
     assert "secrets" not in services["receiver"], "the internet-facing receiver never holds the App key"
