@@ -8,8 +8,6 @@ from bot.engine.findings import FixConfidence
 from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, m
 from bot.engine.fixers.registry import register
 
-_SAFE_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"}
-
 
 @register
 class YamlSafeLoad(Fixer):

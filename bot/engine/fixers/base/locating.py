@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from bot.engine.findings import Finding
-
-
-def _char_col(lines: Sequence[str], line: int, byte_col: int) -> int:
-    """Bandit's columns are UTF-8 byte offsets; libcst counts characters."""
-    if not 1 <= line <= len(lines):
-        return byte_col
-    text = lines[line - 1]
-    if text.isascii():
-        return byte_col
-    return len(text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
 
 
 def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst.CSTNode] | None:
