@@ -361,9 +361,9 @@ def effective(all_stages: dict[str, list[tuple[str, str]]], name: str, keyword: 
 @pytest.mark.parametrize(
     ("dockerfile", "stage", "command", "extra"),
     [
-        ("Dockerfile", "receiver", "serve", "."),
-        ("Dockerfile", "worker", "worker", ".[cpu]"),
-        ("Dockerfile.gpu", "worker-gpu", "worker", ".[gpu]"),
+        ("Dockerfile", "receiver", "serve", ".[app]"),
+        ("Dockerfile", "worker", "worker", ".[app,cpu]"),
+        ("Dockerfile.gpu", "worker-gpu", "worker", ".[app,gpu]"),
     ],
 )
 def test_images_are_non_root_and_run_the_tested_cli(dockerfile: str, stage: str, command: str, extra: str) -> None:
@@ -375,7 +375,14 @@ def test_images_are_non_root_and_run_the_tested_cli(dockerfile: str, stage: str,
     argv = json.loads(effective(all_stages, stage, "CMD") or "[]")
     args = build_parser(wiring()).parse_args(argv)  # the same CLI the tests drive
     assert args.command == command
-    installs = " ".join(rest for steps in all_stages.values() for kw, rest in steps if kw == "RUN")
+    # The virtual environment the stage runs comes from the build stage it copies /opt/mendbot from,
+    # which installs the services' extra (`app`: a bare `pip install .` is only the CLI).
+    (source,) = [
+        rest.split()[0].removeprefix("--from=")
+        for kw, rest in all_stages[stage]
+        if kw == "COPY" and rest.startswith("--from=") and "/opt/mendbot" in rest
+    ]
+    installs = " ".join(rest for kw, rest in all_stages[source] if kw == "RUN")
     assert f'pip install "{extra}"' in installs or f"pip install {extra}" in installs
     base = path.read_text()
     if dockerfile == "Dockerfile.gpu":
