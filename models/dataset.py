@@ -625,13 +625,6 @@ def _ssl(g: G) -> Spec:
     return Spec("ssl", ("B323",), (line,), f"{m}._create_unverified_context()", shapes=("assign", "return", "slot"))
 
 
-def _urlopen(g: G) -> Spec:
-    url = g.pick(("url", g.expr(), "self.url", "request"))
-    line = g.pick(("import urllib.request", "from urllib.request import urlopen"))
-    func = "urllib.request.urlopen" if line.startswith("import") else "urlopen"
-    return Spec("urlopen", ("B310",), (line,), g.call(func, [url], g.layout()), suffixes=(".read()",))
-
-
 def _tarfile(g: G) -> Spec:
     obj = g.pick(("tar", "tf", "archive", "self.archive", "t"))
     args = [g.pick(("path", "dest", "'.'", g.expr(), "path=dest"))] if g.chance(0.6) else []

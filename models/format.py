@@ -36,17 +36,6 @@ MAX_STATEMENT_LINES = 10
 MAX_CONTEXT_IMPORTS = 3
 
 
-@dataclass(frozen=True)
-class Prompt:
-    """What the model sees for one finding, and what is needed to put its answer back."""
-
-    text: str
-    statement: str  # dedented statement text (no trailing newline)
-    indent: str
-    start_line: int  # 1-based, inclusive
-    end_line: int
-
-
 def build_prompt(rule_id: str, rule_name: str, scope: str, context_imports: list[str], statement: str) -> str:
     """The model input: `B506 yaml_load @load_config`, the imports, `>>>`, the statement."""
     leaf = scope.rsplit(".", 1)[-1] if scope else ""
