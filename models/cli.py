@@ -1,22 +1,21 @@
 """`mendbot model …` subcommands and the `--model/--no-model` switch of `mendbot scan`.
 
-`bot/faces/cli.py` is the composition root, but `bot` must not import `models` at
-module level (import direction is workers → models → bot). So the parsers and
-handlers live here and `bot/faces/cli.py` calls them lazily:
+`bot` must not import `models` (imports go workers → models → bot), so the parsers
+and handlers live here and the `mendbot` command line reaches them through a plugin
+it loads by name; only when the plugin is there does it call, in this order:
 
-    # in build_parser(), after the other sub-parsers:
-    from models.cli import add_model_parsers, add_scan_model_flags
-    add_model_parsers(sub)
-    add_scan_model_flags(<the scan parser>)
-    # in main():
-    if args.command == "model":
-        from models.cli import run_model_command
-        return run_model_command(args)
-    # where scan builds its engine call:
-    from models.cli import proposers_from_args
-    proposers = proposers_from_args(args)   # [] when the model is off or unavailable in auto mode
+    add_scan_model_flags(scan_parser)  # on the `scan` sub-parser: --model/--no-model, --model-dir, …
+    add_model_parsers(sub)             # `mendbot model data|train|export|info|propose`
+    # for `mendbot model …`:
+    return run_model_command(args)
+    # for `scan`, when --model is given or the repository's config says model = true:
+    args.model, args.model_rules = True, list(config.model_rules)  # the repository's opt-ins
+    proposers = proposers_from_args(args, log=lambda m: print(m, file=sys.stderr))
 
-Training and export need the `train` extra; everything else only `cpu`/`gpu`.
+`proposers_from_args` returns [] for `--no-model`, and in auto mode (`args.model` None)
+when onnxruntime or the artifact is missing; with `--model` a missing model raises
+`ModelUnavailable`. `model data` needs only mendbot itself (bandit, libcst); `train`
+and `export` need the `train` extra; `info`, `propose` and `--model` the `cpu`/`gpu` one.
 """
 
 from __future__ import annotations

@@ -8,21 +8,23 @@ and returns the candidates as plain JSON; the review worker rebuilds them with
 wrote is trusted before the gate. Payloads are plain dicts so Celery's JSON
 serializer carries them.
 
-Wiring: in workers/tasks.py
-
-    from bot.github.jobqueue import MODEL_TASK
+Wiring: the `model` task in workers/tasks.py only forwards the payload
 
     @app.task(name=MODEL_TASK, acks_late=True)
     def propose_with_model(payload: dict[str, Any]) -> dict[str, Any]:
         from models.worker import propose_batch
         return propose_batch(payload)
 
-and on the review side, `workers.tasks.ModelBatch` (the `model_batch` hook of
-`bot.github.pull_request`, called once after the codemod pass of `collect_files`):
+and the review side (`workers.tasks.ModelBatch`, asked once per pull request after
+the codemod pass) sends every file's leftovers with the repository's opted-in rules
+and reads the answer back:
 
-    result = app.send_task(MODEL_TASK, args=[make_payload(files_left)], expires=timeout)
-    proposer = proposer_from_result(result.get(timeout=timeout, disable_sync_subtasks=False))
-    # then fix_each(path, source, findings, settings, proposers=[proposer]) per file
+    payload = make_payload([(path, source, findings_left), ...], rules=opted_in)
+    result = app.send_task(MODEL_TASK, args=[payload], expires=timeout)
+    answer = result.get(timeout=timeout, disable_sync_subtasks=False)
+    drafts = drafts_from_result(answer)  # {path: {fingerprint: [(Candidate, score), ...]}}
+    # proposer_from_result(answer) serves the same drafts as a proposer; either way
+    # every candidate goes through the gate like a codemod's.
 """
 
 from __future__ import annotations
@@ -108,5 +110,6 @@ def drafts_from_result(result: dict[str, Any]) -> dict[str, Drafts]:
 
 
 def proposer_from_result(result: dict[str, Any]) -> PrecomputedProposer:
-    """The review side's `bot.engine.proving.Proposer` for a `propose_batch` result: serves its drafts to the gate."""
+    """The review side's proposer (the engine's `Proposer` protocol) for a `propose_batch` result:
+    serves its drafts, by path and fingerprint, to the gate."""
     return PrecomputedProposer(str(result["proposer"]), drafts_from_result(result))
