@@ -35,7 +35,6 @@ class ServiceSettings(BaseSettings):
         1.0, description="minimum gap between content-creating requests per installation"
     )
     max_comments: int = 25
-    bot_login: str = "mendbot[bot]"
     pr_lock_seconds: int = Field(
         90, description="per-PR lock lifetime; a job of a dead worker holds it at most this long"
     )
