@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
+from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -325,6 +327,99 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "`make test`" in (ROOT / "README.md").read_text()
 
 
+# --- the wheel ------------------------------------------------------------------------
+
+# What `pip install mendbot` (no extra) must not pull in: the services' and the model's runtimes.
+NOT_IN_THE_BASE_INSTALL = {"celery", "redis", "pygithub", "pyjwt", "uvicorn", "starlette", "prometheus-client"}
+NOT_IN_THE_BASE_INSTALL |= {"onnxruntime", "onnxruntime-gpu", "tokenizers", "numpy", "torch"}
+
+
+WHEEL_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "bot", "models", "workers"]
+
+
+def _source_tree(dest: Path) -> Path:
+    """What a fresh checkout builds from (no build/ or egg-info left over from earlier builds)."""
+    names: list[str] = []
+    if shutil.which("git") and (ROOT / ".git").exists():
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *WHEEL_INPUTS],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        names = [n for n in listed.stdout.decode().split("\0") if n and (ROOT / n).is_file()]
+    if not names:
+        names = [str(p.relative_to(ROOT)) for top in WHEEL_INPUTS for p in [ROOT / top, *(ROOT / top).rglob("*")]]
+        names = [n for n in names if (ROOT / n).is_file() and "__pycache__" not in n]
+    for name in names:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = _source_tree(tmp_path_factory.mktemp("src"))
+    out = tmp_path_factory.mktemp("wheel")
+    argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(src)]
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    try:
+        offline = all(
+            Requirement(spec).specifier.contains(metadata.version(Requirement(spec).name), prereleases=True)
+            for spec in build
+        )
+    except metadata.PackageNotFoundError:
+        offline = False
+    if offline:  # this environment has the build backend: no download
+        argv.insert(5, "--no-build-isolation")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    said = done.stdout + done.stderr
+    if done.returncode != 0 and not offline and "No matching distribution found for" in said:
+        pytest.skip(f"the build backend ({', '.join(build)}) is neither installed nor downloadable here")
+    assert done.returncode == 0, said
+    (built,) = out.glob("mendbot-*.whl")
+    return built
+
+
+def test_the_wheel_ships_the_license_and_type_markers_and_no_simulator(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (info,) = {name.split("/")[0] for name in names if name.split("/")[0].endswith(".dist-info")}
+        assert archive.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+        meta = Parser().parsestr(archive.read(f"{info}/METADATA").decode())
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
+    assert "END OF TERMS AND CONDITIONS" in license_text  # the full text, not a notice
+    assert meta["License-Expression"] == "Apache-2.0" and meta.get_all("License-File") == ["LICENSE"]
+    for package in ("bot", "models", "workers"):
+        assert f"{package}/py.typed" in names, f"{package} is not marked typed (PEP 561)"
+    tops = {name.split("/")[0] for name in names} - {info}
+    assert tops == {"bot", "models", "workers"}, tops  # no ghsim, no tests, nothing stray
+    assert not [name for name in names if "ghsim" in name or "simulator" in name.split("/")[-1]]
+
+
+def test_the_base_install_is_the_cli_only(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (info,) = {name.split("/")[0] for name in archive.namelist() if name.split("/")[0].endswith(".dist-info")}
+        meta = Parser().parsestr(archive.read(f"{info}/METADATA").decode())
+    requires = [Requirement(spec) for spec in meta.get_all("Requires-Dist") or []]
+
+    def wanted(extra: str) -> set[str]:
+        return {
+            canonicalize_name(req.name)
+            for req in requires
+            if req.marker is None or req.marker.evaluate({"extra": extra})
+        }
+
+    base = wanted("")
+    assert {"bandit", "libcst", "ruff", "pydantic"} <= base
+    assert not base & NOT_IN_THE_BASE_INSTALL, base & NOT_IN_THE_BASE_INSTALL
+    assert {"pygithub", "pyjwt", "redis", "prometheus-client"} <= wanted("action")
+    assert {"celery", "uvicorn", "starlette"} <= wanted("app") and "mendbot" in wanted("app")
+    assert {"onnxruntime", "tokenizers"} <= wanted("cpu") and "onnxruntime" not in wanted("gpu")
+    assert set(meta.get_all("Provides-Extra") or []) >= {"action", "app", "cpu", "gpu"}
+
+
 # --- Docker ---------------------------------------------------------------------------
 
 
@@ -391,6 +486,26 @@ def test_images_are_non_root_and_run_the_tested_cli(dockerfile: str, stage: str,
     else:
         version = re.search(r"ARG PYTHON_VERSION=(\d+)\.(\d+)", base)
         assert version and (int(version[1]), int(version[2])) >= (3, 12)
+
+
+@pytest.mark.parametrize("dockerfile", [path.name for path in DOCKERFILES])
+def test_images_build_from_everything_the_wheel_needs(dockerfile: str) -> None:
+    """The build context (the .dockerignore allow-list) and the COPYs carry each wheel input
+    (LICENSE included: pyproject's license-files names it)."""
+    path = ROOT / "docker" / dockerfile
+    copied = {
+        source.rstrip("/")
+        for steps in stages(path).values()
+        for kw, rest in steps
+        if kw == "COPY" and not rest.startswith("--from=")
+        for source in rest.split()[:-1]
+    }
+    allowed = {
+        line[1:].rstrip("/")
+        for line in (path.parent / f"{dockerfile}.dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.startswith("!")
+    }
+    assert set(WHEEL_INPUTS) <= copied and set(WHEEL_INPUTS) <= allowed, (set(WHEEL_INPUTS) - copied, allowed)
 
 
 def compose_services() -> dict[str, Any]:
