@@ -24,7 +24,7 @@ public projects of ``benchmarks/corpus.py`` (trees outside the repository, defau
 
 Both versions run as subprocesses in the same venv: the current one is ``.venv/bin/mendbot``; the
 legacy one is ``git archive LEGACY bot workers models`` extracted to a temp folder and run as
-``python -P -m bot.faces.cli`` with ``PYTHONPATH`` set to it. The results JSON holds counts and
+``python -P -m workers.cli`` (``bot.cli`` before the layout step) with ``PYTHONPATH`` set to it. The results JSON holds counts and
 identifiers only (no fetched code), so it may live in the repository; the sample file holds code
 and must not.
 
@@ -91,8 +91,10 @@ def legacy_version(rev: str, into: Path) -> Version:
     if archive.wait() != 0 or tar.returncode != 0:
         raise SystemExit(f"cannot extract legacy {rev}: {tar.stderr.decode()[:300]}")
     env = dict(os.environ, PYTHONPATH=str(into))
+    # Before the layout step the command was `bot.cli`; since then the composition root `workers.cli`.
+    module = "workers.cli" if (into / "workers" / "cli.py").exists() else "bot.cli"
     probe = subprocess.run(
-        [sys.executable, "-P", "-c", "import bot.faces.cli; print(bot.faces.cli.__file__)"],
+        [sys.executable, "-P", "-c", f"import {module}; print({module}.__file__)"],
         env=env,
         cwd=tempfile.gettempdir(),
         capture_output=True,
@@ -104,7 +106,7 @@ def legacy_version(rev: str, into: Path) -> Version:
             f"legacy bot does not import from {into}: {probe.stdout.strip()} {probe.stderr.strip()[-300:]}"
         )
     # -P: the cwd (a project tree) must not shadow the extracted packages.
-    return Version(f"legacy@{rev}", [sys.executable, "-P", "-m", "bot.faces.cli"], env)
+    return Version(f"legacy@{rev}", [sys.executable, "-P", "-m", module], env)
 
 
 @dataclass

@@ -96,7 +96,7 @@ def main() -> int:
     port = free_port()
     env = {**os.environ, "MENDBOT_WEBHOOK_SECRET": SECRET, "REDIS_URL": args.redis_url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.faces.cli", "serve", "--port", str(port)], env=env, cwd=ROOT, stderr=subprocess.PIPE
+        [sys.executable, "-m", "workers.cli", "serve", "--port", str(port)], env=env, cwd=ROOT, stderr=subprocess.PIPE
     )
     try:
         deadline = time.time() + 20

@@ -1,4 +1,4 @@
-"""The learned fixer as a `bot.engine.proving.Proposer`: model drafts, the gate decides.
+"""The learned fixer as a `bot.engine.Proposer`: model drafts, the gate decides.
 
 For each finding no codemod fixed, the flagged statement is cut out by whole
 lines (only the header of a compound statement), dedented, and sent to the model
@@ -28,6 +28,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bot.engine.findings import Finding, FixConfidence
 from bot.engine.fixers.base import Candidate, Edit, FixContext, Fixer, locate, tidy_imports
+from bot.engine.proposers import DraftRequest
 from models.format import (
     abstract,
     build_prompt,
@@ -49,10 +50,12 @@ _FROM = re.compile(r"^from\s+([\w.]+)\s+import\s+(\w+)(?:\s+as\s+(\w+))?$")
 
 
 class ModelFixer(Fixer):
-    """Stands in for a codemod in `Candidate.fixer`: carries the name and never re-fixes.
+    """Stands in for a codemod in `Candidate.fixer`: carries the model's name and confidence.
 
-    The gate's idempotence check re-applies `candidate.fixer`; a model's proposal
-    is not re-derivable from the new text, so `fix` declines (no second edit).
+    A model's proposal cannot be re-derived inside the gate (the model runs elsewhere,
+    on the `model` queue in the App), so the gate does not re-apply it: for model
+    drafts it demands the fixed point outright — no finding of the target's rule may
+    remain on the edited lines (`bot.engine.gate`, idempotence). `fix` is never called.
     """
 
     rule_ids: ClassVar[tuple[str, ...]] = ()
@@ -68,7 +71,7 @@ class ModelFixer(Fixer):
         self.name = name  # type: ignore[misc]
 
     def fix(self, ctx: FixContext) -> Edit | None:
-        return None
+        raise NotImplementedError("a model draft is not re-derivable from the fixed text; see the class docstring")
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ def measured_rules(path: Path = MEASURED_RULES) -> frozenset[str]:
 
 
 class OnnxProposer:
-    """`bot.engine.proving.Proposer` backed by an ONNX seq2seq artifact (loaded lazily, once per process)."""
+    """`bot.engine.Proposer` backed by an ONNX seq2seq artifact (loaded lazily, once per process)."""
 
     def __init__(
         self,
@@ -210,14 +213,19 @@ class OnnxProposer:
             self.fixer = ModelFixer(self.name)
         return self._model
 
-    def candidates(self, path: str, source: str, findings: Sequence[Finding]) -> Drafts:
-        return self.propose_files([(path, source, findings)]).get(path, {})
+    def propose(self, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()) -> dict[str, Drafts]:
+        """`bot.engine.Proposer`: every request in one model batch; `opted_in` adds the
+        repository's `model_rules` to the measured ones."""
+        return self.propose_files([(r.path, r.source, r.findings) for r in requests], opted_in)
 
-    def propose_files(self, files: Sequence[tuple[str, str, Sequence[Finding]]]) -> dict[str, Drafts]:
+    def propose_files(
+        self, files: Sequence[tuple[str, str, Sequence[Finding]]], opted_in: Collection[str] = ()
+    ) -> dict[str, Drafts]:
         """Candidates for many files in one model batch (a pull request's worth): path → fingerprint → list."""
+        rules = None if self.rules is None else self.rules | set(opted_in)
         sites: list[tuple[str, str, Site]] = []
         for path, source, findings in files:
-            asked = [f for f in findings if self.rules is None or f.rule_id in self.rules]
+            asked = [f for f in findings if rules is None or f.rule_id in rules]
             sites += [(path, source, site) for site in find_sites(source, asked)]
         result: dict[str, Drafts] = {path: {} for path, _, _ in files}
         if not sites:
@@ -280,6 +288,9 @@ class PrecomputedProposer:
         self.name = name
         self.drafts = drafts
 
-    def candidates(self, path: str, source: str, findings: Sequence[Finding]) -> Drafts:
-        wanted = {f.fingerprint for f in findings}
-        return {fp: c for fp, c in self.drafts.get(path, {}).items() if fp in wanted}
+    def propose(self, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()) -> dict[str, Drafts]:
+        out: dict[str, Drafts] = {}
+        for request in requests:
+            wanted = {f.fingerprint for f in request.findings}
+            out[request.path] = {fp: c for fp, c in self.drafts.get(request.path, {}).items() if fp in wanted}
+        return out

@@ -16,10 +16,10 @@ import pytest
 from ghsim import Simulator, SimulatorServer
 
 from bot.faces.action import command, escape_data, load_proposers
-from bot.faces.cli import main
 from bot.github.client import GitHubClient
 from bot.github.pull_request import review_pull_request
 from bot.github.settings import ServiceSettings
+from workers.cli import main, wiring
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real GitHub deliveries, kept in the repository (tests/fixtures) so a clone alone runs the tests.
@@ -114,7 +114,7 @@ def test_action_reviews_like_the_app_and_reruns_add_nothing(
     env = runner_env(tmp_path, sim, real_payload("opened", sim, 2))
     # The real command line, in a fresh process, as the composite action runs it.
     done = subprocess.run(
-        [sys.executable, "-m", "bot.faces.cli", "action"],
+        [sys.executable, "-m", "workers.cli", "action"],
         env={**env, "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -215,7 +215,8 @@ def test_model_input_never_breaks_the_review(
     code, stdout = run_in_process(monkeypatch, capsys, {**env, "INPUT_MODEL": "true"})
     assert code == 1 and len(sim.reviews_for(REPO, 2)) == 1
     assert outputs(tmp_path)["proven-fixes"] == "2"  # the codemods' fixes, model or not
-    _, note = load_proposers(True)
+    plugin = wiring().model
+    _, note = load_proposers(True, plugin.action_proposer if plugin is not None else None)
     assert ("::warning title=mendbot::model:" in stdout) is (note is not None)
     assert ("the learned fixer is not available" in (tmp_path / "summary.md").read_text()) is (note is not None)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.engine.scan import scan_source
-from bot.faces.cli import UsageError, main, worker_concurrency
+from bot.faces.cli import UsageError
+from workers.cli import main, worker_concurrency
 
 SAMPLE = """import yaml
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.engine.api import review_source
 from bot.engine.findings import Level
 from bot.engine.fixers.base import Candidate, Edit, FixContext, Fixer, propose
 from bot.engine.gate import Rejected, prove
-from bot.engine.proving import review_file
 from bot.engine.scan import ScanSettings, scan_source
 
 SETTINGS = ScanSettings()
@@ -125,7 +125,7 @@ def test_rejects_non_idempotent_fixer() -> None:
 
 def test_accepts_new_low_audit_marker_but_not_medium() -> None:
     src = "import subprocess\n\n\ndef f():\n    subprocess.call('ls -l', shell=True)\n"
-    report = review_file("m.py", src, SETTINGS)
+    report = review_source(src, "m.py", SETTINGS)
     fixes = list(report.fixes.values())
     if fixes:  # the B602 fixer, when present, leaves LOW B603/B607 behind
         after = scan_source("m.py", fixes[0].new_source, SETTINGS).findings
@@ -188,7 +188,7 @@ def programs(draw: st.DrawFn) -> str:
 @given(programs())
 def test_emitted_fixes_parse_and_add_no_finding(source: str) -> None:
     before = scan_source("m.py", source, SETTINGS)
-    report = review_file("m.py", source, SETTINGS)
+    report = review_source(source, "m.py", SETTINGS)
     for fingerprint, fix in report.fixes.items():
         ast.parse(fix.new_source)
         cst.parse_module(fix.new_source)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.scan import ScanSettings, scan_source
-from bot.faces.cli import main
+from workers.cli import main
 
 
 def test_syntax_error_is_not_scanned() -> None:

@@ -11,15 +11,15 @@ import json
 import multiprocessing
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 import redis
 from ghsim import Simulator, SimulatorServer
 from ghsim.webhooks import deliver
 
-from bot.engine.findings import Finding
-from bot.engine.proving import Proposer
+from bot.engine.proposers import DraftRequest
 from bot.engine.scan import scan_source
 from bot.github.client import GitHubClient, Pacer, RateLimited
 from bot.github.pull_request import review_pull_request
@@ -186,27 +186,28 @@ def test_redelivery_sweep_finds_failed_deliveries(sim_server: SimulatorServer, r
 
 
 class RecordingBatch:
-    """A `bot.github.pull_request.ModelBatch` that records each call. With `run_model`, it does what the
-    `model` queue does, in-process: the real shipped model decodes the JSON payload, and the
-    JSON result becomes the `PrecomputedProposer` the gate is given."""
+    """A `bot.engine.Proposer` standing in for `workers.tasks.ModelBatch` that records each call.
+    With `run_model`, it does what the `model` queue does, in-process: the real shipped model
+    decodes the JSON payload, and the JSON result becomes the drafts the gate is given."""
+
+    name = "recording-batch"
 
     def __init__(self, run_model: bool = True, fail: bool = False) -> None:
         self.run_model = run_model
         self.fail = fail
         self.calls: list[dict[str, list[str]]] = []
 
-    def __call__(
-        self, files: list[tuple[str, str, list[Finding]]], rules: frozenset[str] = frozenset()
-    ) -> Proposer | None:
-        self.calls.append({path: [f.rule_id for f in found] for path, _, found in files})
+    def propose(self, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()) -> dict[str, Any]:
+        self.calls.append({r.path: [f.rule_id for f in r.findings] for r in requests})
         if self.fail:
             raise RuntimeError("the model worker is on fire")
         if not self.run_model:
-            return None
-        from models.worker import make_payload, propose_batch, proposer_from_result
+            return {}
+        from models.worker import drafts_from_result, make_payload, propose_batch
 
-        payload = json.loads(json.dumps(make_payload(files, rules=rules)))
-        return proposer_from_result(json.loads(json.dumps(propose_batch(payload))))
+        files = [(r.path, r.source, list(r.findings)) for r in requests]
+        payload = json.loads(json.dumps(make_payload(files, rules=opted_in)))
+        return drafts_from_result(json.loads(json.dumps(propose_batch(payload))))
 
 
 def _apply(source: str, comment: object) -> str:
@@ -233,7 +234,7 @@ def test_one_model_batch_per_pr_with_every_files_leftovers(app_client: tuple[Git
     }
     pr = sim.create_pull_request(REPO, base, head, number=1)
     batch = RecordingBatch()
-    outcome = review_pull_request(gh, REPO, 1, pr.head_sha, model_batch=batch)
+    outcome = review_pull_request(gh, REPO, 1, pr.head_sha, proposers=[batch])
     assert outcome.status == "reviewed"
     assert batch.calls == [{"a.py": ["B103"], "b.py": ["B103"]}]  # once, the whole PR's leftovers
     comments = sim.review_comments_for(REPO, 1)
@@ -261,7 +262,7 @@ def test_model_batch_is_asked_only_when_useful_and_never_costs_the_review(
     gh, sim = app_client
     pr = sim.create_pull_request(REPO, base, head, number=1)
     batch = RecordingBatch(run_model=False, fail=case == "model fails")
-    outcome = review_pull_request(gh, REPO, 1, pr.head_sha, model_batch=batch)
+    outcome = review_pull_request(gh, REPO, 1, pr.head_sha, proposers=[batch])
     assert len(batch.calls) == calls, case
     # A finding without a proven fix is not commented inline (default policy): with nothing to
     # suggest, no review is posted, but the summary says it.

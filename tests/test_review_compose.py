@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.engine.api import review_source
 from bot.engine.diffscope import parse_patch_field
 from bot.engine.findings import Level
 from bot.engine.policy import Placement
-from bot.engine.proving import review_file
 from bot.engine.scan import ScanSettings
 from bot.github.compose import (
     FIXED_MARKER,
@@ -22,7 +22,7 @@ from bot.github.compose import (
 
 
 def _item(path: str, source: str, patch: str) -> ReviewFile:
-    report = review_file(path, source, ScanSettings())
+    report = review_source(source, path, ScanSettings())
     return ReviewFile(path, parse_patch_field(path, patch), source, report)
 
 

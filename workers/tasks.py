@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
@@ -27,8 +28,7 @@ from github import GithubException
 from redis.lock import Lock
 from requests import RequestException
 
-from bot.engine.findings import Finding
-from bot.engine.proving import Proposer
+from bot.engine.proposers import DraftRequest, Drafts
 from bot.github.client import GitHubClient, RateLimited
 from bot.github.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
 from bot.github.metrics import record_model_batch, record_review_latency
@@ -46,13 +46,16 @@ def _redis() -> redis.Redis:
 
 
 class ModelBatch:
-    """`bot.github.pull_request.ModelBatch` for the App: one `MODEL_TASK` per pull request, waited for.
+    """A `bot.engine.Proposer` for the App: one `MODEL_TASK` per pull request, waited for.
 
     Routed to the `model` queue by `task_routes` (workers/app.py). The task expires with
     the wait, so a batch nobody picked up in time is dropped by the model worker instead
     of decoding for a review that has gone out already. `outcome` says what happened:
-    None (not asked), "ok", "timeout" or "error".
+    None (not asked), "ok", "timeout" or "error"; on anything but "ok" there are no
+    drafts and the review goes out with the codemods' fixes.
     """
+
+    name = "model-queue"
 
     def __init__(self, client: redis.Redis, timeout: float, lock: Lock | None = None) -> None:
         self.client = client
@@ -61,21 +64,24 @@ class ModelBatch:
         self.outcome: str | None = None
         self.task_id: str | None = None
 
-    def __call__(
-        self, files: list[tuple[str, str, list[Finding]]], rules: frozenset[str] = frozenset()
-    ) -> Proposer | None:
-        proposer: Proposer | None = None
+    def propose(self, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()) -> Mapping[str, Drafts]:
+        drafts: Mapping[str, Drafts] = {}
         outcome = "error"
         started = time.monotonic()
         if self.lock is not None:  # the wait must not outlive the per-PR lock
             with contextlib.suppress(redis.exceptions.LockError):
                 self.lock.extend(self.timeout)
+        files = [(r.path, r.source, list(r.findings)) for r in requests]
         try:
-            from models.worker import make_payload, proposer_from_result
+            # Deferred: the payload helpers live beside the model runtime (numpy), which a review-only
+            # install (`mendbot[app]` without `[cpu]`) does not have until a repository asks for the model.
+            from models.worker import drafts_from_result, make_payload
 
-            result = app.send_task(MODEL_TASK, args=[make_payload(files, rules=rules)], expires=self.timeout)
+            result = app.send_task(MODEL_TASK, args=[make_payload(files, rules=opted_in)], expires=self.timeout)
             self.task_id = result.id
-            proposer = proposer_from_result(result.get(timeout=self.timeout, disable_sync_subtasks=False))
+            answer = result.get(timeout=self.timeout, disable_sync_subtasks=False)
+            self.name = str(answer.get("proposer", self.name))
+            drafts = drafts_from_result(answer)
             outcome = "ok"
         except CeleryTimeoutError:
             outcome = "timeout"
@@ -90,7 +96,7 @@ class ModelBatch:
         self.outcome = outcome
         with contextlib.suppress(redis.RedisError):
             record_model_batch(self.client, outcome)
-        return proposer
+        return drafts
 
 
 @app.task(name=REVIEW_TASK, bind=True, max_retries=8, acks_late=True)
@@ -118,9 +124,8 @@ def review_pull_request(
     model = ModelBatch(client, settings.model_timeout, lock) if settings.model_queue else None
     try:
         gh = GitHubClient(settings, installation, client)
-        outcome = run_review(
-            gh, repo, number, head_sha, overrides={"max_comments": settings.max_comments}, model_batch=model
-        )
+        # The repository's own config (base branch) decides everything about the review itself.
+        outcome = run_review(gh, repo, number, head_sha, proposers=[model] if model is not None else [])
     except RateLimited as exc:
         raise self.retry(countdown=exc.retry_after, exc=exc) from exc
     except GithubException as exc:

@@ -1,8 +1,11 @@
-"""Configuration: `[tool.mendbot]` in pyproject.toml or `.mendbot.toml`, then
-environment variables (`MENDBOT_*`), then command-line flags — later wins.
+"""Repository configuration: `[tool.mendbot]` in pyproject.toml or `.mendbot.toml`.
 
-The same model serves the CLI, the Action and the workers; the workers load it
-from the PR's *base* branch so a pull request cannot switch its own checks off.
+`RepoConfig` is what a project decides about its own review (rules, severities,
+comment budget, the learned fixer). The App and the Action read it from the pull
+request's *base* branch, so a pull request cannot switch its own checks off, and
+from nothing else: the service's own settings (`bot.github.settings.ServiceSettings`,
+from the environment) share no key with it. Only the CLI layers the environment
+(`MENDBOT_*`) and its flags on top — later wins.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.engine import decisions as project_decisions
@@ -48,10 +51,10 @@ DEFAULT_EXCLUDES = (
 )
 
 
-class MendbotConfig(BaseSettings):
-    """Every setting mendbot reads; see the README's configuration reference."""
+class RepoConfig(BaseModel):
+    """Every setting a repository (or the CLI's user) decides; see the README's configuration reference."""
 
-    model_config = SettingsConfigDict(env_prefix="MENDBOT_", extra="ignore", env_nested_delimiter=None)
+    model_config = ConfigDict(extra="ignore")
 
     severity: Level = Field(Level.LOW, description="lowest severity reported")
     confidence: Level = Field(Level.LOW, description="lowest confidence reported")
@@ -83,7 +86,6 @@ class MendbotConfig(BaseSettings):
         default_factory=list,
         description="bandit ids the learned fixer may draft for, beyond those measured on real code",
     )
-    review_drafts: bool = False
     jobs: int = Field(0, description="scan processes (0 = one per core)")
     cache_dir: str | None = None
     cache: bool = True
@@ -115,19 +117,6 @@ class MendbotConfig(BaseSettings):
             _require_known(value)
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Flags (init) beat the environment, which beats the project's files (passed as init
-        # defaults by `load`), so files are merged in `load` rather than as a source here.
-        return (init_settings, env_settings)
-
     def scan_settings(
         self, root: Path | None = None, decisions: project_decisions.ProjectDecisions | None = None
     ) -> ScanSettings:
@@ -154,6 +143,25 @@ class MendbotConfig(BaseSettings):
             context_rules=self.context_rules,
             off_rules=tuple(sorted(r for r, where in self.rules.items() if where == Placement.OFF)),
         )
+
+
+class _CommandLineLayer(BaseSettings, RepoConfig):
+    """The CLI's layer over the files: `MENDBOT_*` variables, then flags (init values)."""
+
+    model_config = SettingsConfigDict(env_prefix="MENDBOT_", extra="ignore", env_nested_delimiter=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (init) beat the environment, which beats the project's files (passed as init
+        # defaults by `load`), so files are merged in `load` rather than as a source here.
+        return (init_settings, env_settings)
 
 
 def _require_known(ids: Any) -> None:
@@ -195,17 +203,23 @@ def parse_project_config(text: str, filename: str) -> dict[str, Any]:
 
 
 def load(
-    root: Path | None = None, overrides: dict[str, Any] | None = None, file_values: dict[str, Any] | None = None
-) -> MendbotConfig:
-    """Project file values < environment < explicit overrides (flags)."""
+    root: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    file_values: dict[str, Any] | None = None,
+    *,
+    environment: bool = True,
+) -> RepoConfig:
+    """Project file values < environment (`environment=True`: the CLI) < explicit overrides (flags).
+
+    The App and the Action pass `environment=False`: a service's environment must never
+    change how a repository is reviewed."""
     from pydantic import ValidationError
 
     files = file_values if file_values is not None else (read_project_config(root) if root else {})
     try:
-        env_and_flags = MendbotConfig(**(overrides or {}))
-        explicit = env_and_flags.model_fields_set
-        merged = {**files, **{k: getattr(env_and_flags, k) for k in explicit}}
-        return MendbotConfig.model_validate(merged) if files else env_and_flags
+        layer: RepoConfig = _CommandLineLayer(**(overrides or {})) if environment else RepoConfig(**(overrides or {}))
+        explicit = layer.model_fields_set
+        return RepoConfig.model_validate({**files, **{k: getattr(layer, k) for k in explicit}})
     except ValidationError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -1,53 +1,47 @@
-"""Findings → candidates → gate → proven fixes, for one file at a time.
+"""Findings → candidates → gate → proven fixes, for one file.
 
-Two uses: `fix_each` proves one fix per finding against the original file (what
-a review suggests, each independently committable); `fix_all` applies proven
-fixes one after another, re-scanning between steps (what `--fix` writes).
+Three steps, which `bot.engine.api` runs over a whole file set (codemods for every
+file, then one proposer call for all their leftovers, then combining):
+`codemod_fixes` proves one codemod fix per finding against the original file (what
+a review suggests, each independently committable); `prove_drafts` proves a
+proposer's candidates into that outcome; `combine_overlapping` replaces fixes that
+edit the same lines by one combined fix. `fix_each` is the three for one file.
+`fix_all` applies proven fixes one after another, re-scanning between steps (what
+`--fix` writes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import libcst as cst
 
-from bot.engine.findings import FileReport, Finding, Fix, Rejection
+from bot.engine.findings import Finding, Fix, Rejection
 from bot.engine.fixers.base import Candidate, propose
 from bot.engine.fixers.registry import fixers_for
-from bot.engine.gate import AUDIT_MARKERS, Rejected, prove, prove_combined
+from bot.engine.gate import Rejected, prove, prove_combined
 from bot.engine.project import facts_for
+from bot.engine.proposers import DraftRequest, Drafts, Proposer, may_draft
 from bot.engine.scan import ScanSettings, scan_source
 
-
-class Proposer(Protocol):
-    """Something other than the codemods that drafts candidates (the learned model).
-
-    It gets the findings no codemod fixed and returns scored candidates per
-    fingerprint; each still has to pass the gate.
-    """
-
-    name: str
-
-    def candidates(
-        self, path: str, source: str, findings: Sequence[Finding]
-    ) -> dict[str, list[tuple[Candidate, float]]]: ...
+log = logging.getLogger("mendbot.engine")
+Wanted = Callable[[Finding], bool]
 
 
-def model_may_fix(finding: Finding) -> bool:
-    """Whether the learned fixer may be asked about this finding.
-
-    Not about import audit notes (B4xx) or bandit's audit markers: their "fix" is a
-    design decision, and a model would only invent one.
-    """
-    return not finding.rule_id.startswith("B4") and finding.rule_id not in AUDIT_MARKERS
+def _every(finding: Finding) -> bool:
+    return True
 
 
 @dataclass
 class FixOutcome:
     fixes: dict[str, Fix] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
+
+    def leftovers(self, findings: Iterable[Finding], fixable: Wanted = _every) -> tuple[Finding, ...]:
+        """The findings no fix was proven for that a proposer may be asked about."""
+        return tuple(f for f in findings if fixable(f) and f.fingerprint not in self.fixes and may_draft(f))
 
 
 def _parse(source: str) -> cst.Module | None:
@@ -57,36 +51,21 @@ def _parse(source: str) -> cst.Module | None:
         return None
 
 
-def fix_each(
-    path: str,
-    source: str,
-    findings: Sequence[Finding],
-    settings: ScanSettings,
-    proposers: Sequence[Proposer] = (),
-    fixable: Callable[[Finding], bool] = lambda f: True,
-    combine: bool = True,
+def codemod_fixes(
+    path: str, source: str, findings: Sequence[Finding], settings: ScanSettings, fixable: Wanted = _every
 ) -> FixOutcome:
-    """Prove at most one fix per finding, each against the unmodified file.
-
-    `combine=False` leaves overlapping fixes uncombined, for a caller that will add
-    model fixes later (`add_model_fixes`) and then call `combine_overlapping` once."""
+    """Prove at most one codemod fix per finding, each against the unmodified file."""
     outcome = FixOutcome()
     targets = [f for f in findings if fixable(f)]
-    if not targets:
+    if not any(fixers_for(f.rule_id) for f in targets):
         return outcome
-    module = None
+    module = _parse(source)
+    if module is None:
+        outcome.rejections += [Rejection(f, "-", "libcst cannot parse this file; no fix attempted") for f in targets]
+        return outcome
     facts = settings.project_facts or facts_for(settings.root)
     for finding in targets:
-        fixers = fixers_for(finding.rule_id)
-        if not fixers:
-            continue
-        if module is None:
-            module = _parse(source)
-            if module is None:
-                for f in targets:
-                    outcome.rejections.append(Rejection(f, "-", "libcst cannot parse this file; no fix attempted"))
-                return outcome
-        for fixer in fixers:
+        for fixer in fixers_for(finding.rule_id):
             try:
                 candidate = propose(fixer, source, finding, module, facts)
             except Exception as exc:  # a fixer bug must not sink the review
@@ -99,41 +78,76 @@ def fix_each(
                 break
             except Rejected as exc:
                 outcome.rejections.append(Rejection(finding, fixer.name, str(exc)))
-    add_model_fixes(path, source, findings, settings, outcome, proposers, fixable)
-    if combine:
-        combine_overlapping(path, source, list(findings), outcome, settings)
     return outcome
 
 
-def add_model_fixes(
+def prove_drafts(
     path: str,
     source: str,
     findings: Sequence[Finding],
     settings: ScanSettings,
     outcome: FixOutcome,
-    proposers: Sequence[Proposer],
-    fixable: Callable[[Finding], bool] = lambda f: True,
+    proposer_name: str,
+    drafts: Drafts,
 ) -> None:
-    """Ask the proposers about the findings no fix was proven for yet; prove their candidates into `outcome`."""
-    remaining = [f for f in findings if fixable(f) and f.fingerprint not in outcome.fixes and model_may_fix(f)]
+    """Prove a proposer's candidates for the findings still without a fix, best first, into `outcome`."""
+    for finding in outcome.leftovers(findings):
+        for candidate, score in drafts.get(finding.fingerprint, ()):
+            try:
+                outcome.fixes[finding.fingerprint] = prove(
+                    path, source, list(findings), finding, candidate, settings, provenance="model", score=score
+                )
+                break
+            except Rejected as exc:
+                outcome.rejections.append(Rejection(finding, proposer_name, str(exc)))
+
+
+def ask(
+    proposer: Proposer, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()
+) -> dict[str, Drafts]:
+    """One proposer call; a proposer that fails leaves the codemods' fixes (logged, never raised)."""
+    if not requests:
+        return {}
+    try:
+        return dict(proposer.propose(requests, opted_in))
+    except Exception:
+        log.exception("proposer %s failed; keeping the codemods' fixes", getattr(proposer, "name", proposer))
+        return {}
+
+
+def fix_each(
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    fixable: Wanted = _every,
+    opted_in: frozenset[str] = frozenset(),
+) -> FixOutcome:
+    """One file, all three steps: codemods, then each proposer on what they left, then combining."""
+    outcome = codemod_fixes(path, source, findings, settings, fixable)
     for proposer in proposers:
-        if not remaining:
+        left = outcome.leftovers(findings, fixable)
+        if not left:
             break
-        drafted = proposer.candidates(path, source, remaining)
-        for finding in remaining:
-            for candidate, score in drafted.get(finding.fingerprint, []):
-                try:
-                    outcome.fixes[finding.fingerprint] = prove(
-                        path, source, list(findings), finding, candidate, settings, provenance="model", score=score
-                    )
-                    break
-                except Rejected as exc:
-                    outcome.rejections.append(Rejection(finding, proposer.name, str(exc)))
-        remaining = [f for f in remaining if f.fingerprint not in outcome.fixes]
+        drafts = ask(proposer, [DraftRequest(path, source, left)], opted_in).get(path, {})
+        prove_drafts(path, source, findings, settings, outcome, proposer.name, drafts)
+    combine_overlapping(path, source, list(findings), outcome, settings)
+    return outcome
 
 
-def _member_of(prints: set[str]) -> Callable[[Finding], bool]:
+def _member_of(prints: set[str]) -> Wanted:
     return lambda finding: finding.fingerprint in prints
+
+
+def _overlapping_groups(fixes: Iterable[Fix]) -> list[list[Fix]]:
+    groups: list[list[Fix]] = []
+    for fix in sorted(fixes, key=lambda fx: (fx.edit_start, fx.edit_end)):
+        if groups and fix.edit_start <= max(f.edit_end for f in groups[-1]):
+            groups[-1].append(fix)
+        else:
+            groups.append([fix])
+    return [group for group in groups if len(group) > 1]
 
 
 def combine_overlapping(
@@ -142,16 +156,7 @@ def combine_overlapping(
     """Fixes proven alone but editing the same lines cannot all be committed as
     suggestions (the second would undo the first); replace each such group by one
     combined fix, proven as a whole, or keep only the most severe one."""
-    fixes = sorted(outcome.fixes.values(), key=lambda fx: (fx.edit_start, fx.edit_end))
-    groups: list[list[Fix]] = []
-    for fix in fixes:
-        if groups and fix.edit_start <= max(f.edit_end for f in groups[-1]):
-            groups[-1].append(fix)
-        else:
-            groups.append([fix])
-    for group in groups:
-        if len(group) < 2:
-            continue
+    for group in _overlapping_groups(outcome.fixes.values()):
         wanted = {fx.finding.fingerprint for fx in group}
         new_source, applied = fix_all(path, source, findings, settings, fixable=_member_of(wanted))
         try:
@@ -171,21 +176,39 @@ def combine_overlapping(
             outcome.fixes[fingerprint] = combined
 
 
+def _moved(old: Finding, fix: Fix, current: Sequence[Finding], before: set[str], wanted: set[str]) -> Finding | None:
+    """A wanted finding on the very lines a step edited gets new code text (a new
+    fingerprint): follow it by rule within the edit."""
+    edit_end = fix.edit_start + max(len(fix.replacement.splitlines()), 1) - 1 + len(fix.import_lines)
+    return next(
+        (
+            f
+            for f in current
+            if f.rule_id == old.rule_id
+            and f.fingerprint not in before
+            and f.fingerprint not in wanted
+            and f.start_line <= edit_end
+            and f.end_line >= fix.edit_start
+        ),
+        None,
+    )
+
+
 def fix_all(
     path: str,
     source: str,
     findings: Sequence[Finding],
     settings: ScanSettings,
     proposers: Sequence[Proposer] = (),
-    fixable: Callable[[Finding], bool] = lambda f: True,
+    fixable: Wanted = _every,
     max_steps: int = 200,
     accept: Callable[[Fix], bool] = lambda fx: True,
+    opted_in: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Fix]]:
     """Apply proven fixes one at a time; every step is gated against the current text.
 
     Fingerprints do not depend on line numbers, so findings away from an edit keep
-    their identity across steps. A wanted finding on the very lines a step edited
-    gets new code text (a new fingerprint): it is followed by rule within the edit.
+    their identity across steps; one on the edited lines is followed (`_moved`).
     """
     current = source
     current_findings = list(findings)
@@ -197,50 +220,31 @@ def fix_all(
         if target is None:
             break
         done.add(target.fingerprint)
-        outcome = fix_each(path, current, current_findings, settings, proposers, target.__eq__)
+        outcome = fix_each(path, current, current_findings, settings, proposers, target.__eq__, opted_in)
         fix = outcome.fixes.get(target.fingerprint)
         if fix is None or not accept(fix):
             continue
         applied.append(fix)
-        previous = current_findings
-        before = {f.fingerprint for f in previous}
+        previous, before = current_findings, {f.fingerprint for f in current_findings}
         current = fix.new_source
         current_findings = scan_source(path, current, settings).findings
         now = {f.fingerprint for f in current_findings}
-        edit_end = fix.edit_start + max(len(fix.replacement.splitlines()), 1) - 1 + len(fix.import_lines)
         for old in previous:
-            if old.fingerprint not in wanted - done or old.fingerprint in now:
-                continue
-            moved = next(
-                (
-                    f
-                    for f in current_findings
-                    if f.rule_id == old.rule_id
-                    and f.fingerprint not in before
-                    and f.fingerprint not in wanted
-                    and f.start_line <= edit_end
-                    and f.end_line >= fix.edit_start
-                ),
-                None,
-            )
-            if moved is not None:
-                wanted.add(moved.fingerprint)
-                done.add(old.fingerprint)
+            if old.fingerprint in wanted - done and old.fingerprint not in now:
+                moved = _moved(old, fix, current_findings, before, wanted)
+                if moved is not None:
+                    wanted.add(moved.fingerprint)
+                    done.add(old.fingerprint)
     return current, applied
 
 
-def review_file(
-    path: str,
-    source: str,
-    settings: ScanSettings,
-    proposers: Sequence[Proposer] = (),
-    fixable: Callable[[Finding], bool] = lambda f: True,
-) -> FileReport:
-    """Scan one in-memory file and prove a fix per finding: the unit every face uses."""
-    report = scan_source(path, source, settings)
-    if report.skipped is not None or not report.findings:
-        return report
-    outcome = fix_each(path, source, report.findings, settings, proposers, fixable)
-    report.fixes = outcome.fixes
-    report.rejections = outcome.rejections
-    return report
+__all__ = [
+    "Candidate",
+    "FixOutcome",
+    "ask",
+    "codemod_fixes",
+    "combine_overlapping",
+    "fix_all",
+    "fix_each",
+    "prove_drafts",
+]

@@ -1,5 +1,11 @@
-"""The `mendbot` command line: `scan` (local review and repair) and the service
-entry points (`serve`, `worker`, `action`) that the other issues add.
+"""The `mendbot` command line: `scan` (local review and repair), `rules`, `action`
+(the GitHub Action) and `serve` (the App's webhook receiver).
+
+`bot` never imports `models` or `workers`: the composition root (`workers.cli`,
+the installed `mendbot` command) hands `main` a `Wiring` — the learned fixer's flags,
+subcommands and proposers (`ModelPlugin`, implemented by `models.plugin`) and the
+commands that live above `bot` (`worker`, `demo`). Called without one, `main` is the
+CLI without the learned fixer.
 
 Exit codes: 0 nothing at or above `--fail-on` and every file scanned; 1 findings
 at or above `--fail-on`, or files that could not be scanned; 2 usage or internal error.
@@ -8,29 +14,61 @@ at or above `--fail-on`, or files that could not be scanned; 2 usage or internal
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot import __version__
-from bot.engine.config import DEFAULT_EXCLUDES, ConfigError, FilterMode, MendbotConfig, find_project_root, load
+from bot.engine.baseline import Baseline, BaselineError
+from bot.engine.config import DEFAULT_EXCLUDES, ConfigError, FilterMode, RepoConfig, find_project_root, load
 from bot.engine.diffscope import ChangedFile, DiffError, git_changed_since, parse_unified_diff
-from bot.faces.action import add_action_parser
+from bot.engine.proposers import Proposer
+from bot.faces.action import add_action_parser, run_action
+from bot.faces.scan_command import ScanRequest, ScanResult, execute
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SubParsers = argparse._SubParsersAction  # argparse's own type for `add_subparsers()`
 
 
-def _model_plugin() -> Any | None:
-    """The learned fixer's CLI pieces (`models.cli`), loaded by name: `bot` never imports
-    `models` statically (imports go workers → models → bot); absent → no model flags."""
-    try:
-        return importlib.import_module("models.cli")
-    except ImportError:
-        return None
+class ModelPlugin(Protocol):
+    """The learned fixer's part of the command line (implemented by `models.plugin.ModelCommands`)."""
+
+    def add_scan_flags(self, parser: argparse.ArgumentParser) -> None:
+        """`--model/--no-model` and friends on `mendbot scan`."""
+
+    def add_commands(self, sub: SubParsers) -> None:
+        """`mendbot model …`."""
+
+    def run_command(self, args: argparse.Namespace) -> int: ...
+
+    def scan_proposers(self, args: argparse.Namespace, opted_in: Sequence[str]) -> list[Proposer]:
+        """The proposers `scan` passes to the engine ([] when off); raises when `--model` cannot load."""
+        ...
+
+    def action_proposer(self) -> Proposer:
+        """The proposer the Action uses, loaded now; raises when the runtime or model is missing."""
+        ...
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand contributed by the composition root (it lives above `bot`)."""
+
+    name: str
+    add_parser: Callable[[SubParsers], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the composition root plugs into the command line."""
+
+    model: ModelPlugin | None = None
+    commands: tuple[Command, ...] = ()
 
 
 class UsageError(Exception):
@@ -80,37 +118,23 @@ def _add_scan_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--max-file-bytes", type=int, help="files above this size are not scanned")
     p.add_argument("--allow-unscanned", action="store_true", help="files that could not be scanned do not fail the run")
     p.add_argument("--no-progress", action="store_true")
-    plugin = _model_plugin()
-    if plugin is not None:
-        plugin.add_scan_model_flags(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(wiring: Wiring = Wiring()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mendbot", description="Security review and proven repair of Python code.")
     parser.add_argument("--version", action="version", version=f"mendbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_scan_parser(sub)
-    plugin = _model_plugin()
-    if plugin is not None:
-        plugin.add_model_parsers(sub)
-    serve = sub.add_parser("serve", help="run the webhook receiver (uvicorn)")
+    if wiring.model is not None:
+        wiring.model.add_scan_flags(sub.choices["scan"])
+        wiring.model.add_commands(sub)
+    serve = sub.add_parser("serve", help="run the webhook receiver (uvicorn; needs mendbot[app])")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    worker = sub.add_parser("worker", help="run a Celery worker for the review/model queues")
-    worker.add_argument("--queues", default="review,model", help="comma-separated queues (default: review,model)")
-    worker.add_argument(
-        "--concurrency",
-        type=int,
-        help="worker processes (default: one per core; at least 2 when serving review and model)",
-    )
-    worker.add_argument("--beat", action="store_true", help="also run the periodic redelivery task (one worker only)")
-    worker.add_argument("--loglevel", default="INFO")
     add_action_parser(sub)
-    demo = sub.add_parser(
-        "demo", help="replay a pull request through the local pipeline and print the review (empties its Redis db)"
-    )
-    demo.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
+    for extra in wiring.commands:
+        extra.add_parser(sub)
     rules = sub.add_parser("rules", help="list the bandit ids mendbot fixes")
     rules.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     return parser
@@ -150,47 +174,41 @@ def _diff_scope(args: argparse.Namespace, root: Path) -> dict[str, ChangedFile] 
     return None
 
 
-def _proposers(args: argparse.Namespace, config: MendbotConfig) -> list[Any]:
+def _proposers(args: argparse.Namespace, config: RepoConfig, plugin: ModelPlugin | None) -> list[Proposer]:
     """The learned fixer joins only when asked (`--model`, or `model = true` in config)."""
     wanted = getattr(args, "model", None)
     if wanted is None:
         wanted = config.model
-    plugin = _model_plugin()
     if not wanted or plugin is None or args.findings_only:
         return []
     args.model = True
-    args.model_rules = list(config.model_rules)  # the repository's opt-ins, on top of the measured rules
-    try:
-        return list(plugin.proposers_from_args(args, log=lambda m: print(m, file=sys.stderr)))
+    try:  # the repository's opt-ins (`model_rules`) go to the engine, on top of the measured rules
+        return plugin.scan_proposers(args, config.model_rules)
     except Exception as exc:  # ModelUnavailable and friends: say what is missing
         raise UsageError(f"--model: {exc}") from None
 
 
-def _baseline(args: argparse.Namespace, root: Path) -> Any:
+def _baseline(args: argparse.Namespace, root: Path) -> Baseline | None:
     if not args.baseline:
         return None
-    from bot.engine.baseline import Baseline, BaselineError
-
     try:
         return Baseline.load(args.baseline, root)
     except BaselineError as exc:
         raise UsageError(f"--baseline: {exc}") from None
 
 
-def run_scan(args: argparse.Namespace) -> int:
-    from bot.faces.scan_command import ScanRequest, execute
-
+def _scan_request(args: argparse.Namespace, plugin: ModelPlugin | None) -> ScanRequest:
     first = Path(args.paths[0]) if args.paths else Path(".")
     root = find_project_root(first if first.exists() else Path("."))
     try:
-        config: MendbotConfig = load(root, _overrides(args))
+        config: RepoConfig = load(root, _overrides(args))
     except ConfigError as exc:
         raise UsageError(f"configuration: {exc}") from None
     try:
         scope = _diff_scope(args, root)
     except (DiffError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    request = ScanRequest(
+    return ScanRequest(
         paths=list(args.paths),
         root=root,
         config=config,
@@ -198,63 +216,65 @@ def run_scan(args: argparse.Namespace) -> int:
         scope=scope,
         mode="fix" if args.fix else "diff" if args.diff else "findings" if args.findings_only else "review",
         progress=not args.no_progress and args.format == "text" and sys.stderr.isatty(),
-        proposers=_proposers(args, config),
+        proposers=_proposers(args, config, plugin),
         unsafe_fixes=args.unsafe_fixes,
         baseline=_baseline(args, root),
     )
+
+
+def _exit_code(args: argparse.Namespace, result: ScanResult, config: RepoConfig) -> int:
+    """1 for a finding at or above `--fail-on` (after `--fix`, an applied fix no longer counts)
+    or a file that could not be scanned (unless `--allow-unscanned`); else 0."""
+    failing = args.fail_on != "never" and any(
+        f.severity >= config.fail_on and not (args.fix and f.fingerprint in r.fixes)
+        for r in result.reports
+        for f in r.findings
+    )
+    unscanned = any(r.skipped is not None for r in result.reports) and not args.allow_unscanned
+    return EXIT_FINDINGS if failing or unscanned else EXIT_OK
+
+
+def run_scan(args: argparse.Namespace, plugin: ModelPlugin | None = None) -> int:
+    request = _scan_request(args, plugin)
     result = execute(request)
     if result.missing:
         raise UsageError("no such file or folder: " + ", ".join(result.missing))
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
-        _emit(args, result, out, config, scope, root)
+        _emit(args, result, out, request.config, request.scope, request.root)
     finally:
         if args.output:
             out.close()
-    failing = fail_on_level = None
-    if args.fail_on != "never":
-        fail_on_level = config.fail_on
-        # After --fix, a finding whose fix was applied no longer counts.
-        failing = any(
-            f.severity >= fail_on_level and not (args.fix and f.fingerprint in r.fixes)
-            for r in result.reports
-            for f in r.findings
-        )
-    unscanned = any(r.skipped is not None for r in result.reports) and not args.allow_unscanned
-    return EXIT_FINDINGS if failing or unscanned else EXIT_OK
+    return _exit_code(args, result, request.config)
 
 
 def _emit(
     args: argparse.Namespace,
-    result: object,
-    out: object,
-    config: MendbotConfig,
+    result: ScanResult,
+    out: Any,
+    config: RepoConfig,
     scope: dict[str, ChangedFile] | None = None,
     root: Path | None = None,
 ) -> None:
     from rich.console import Console
 
     from bot.faces.report_json import to_json
+    from bot.faces.report_review import render_review
     from bot.faces.report_sarif import to_sarif
     from bot.faces.report_text import render
-    from bot.faces.scan_command import ScanResult
 
-    assert isinstance(result, ScanResult)
     if args.diff:
-        out.write(result.combined_diff)  # type: ignore[attr-defined]
-        return
-    if args.format == "json":
-        json.dump(to_json(result.reports, config.fail_on, config.rules), out, indent=2)  # type: ignore[arg-type]
-        out.write("\n")  # type: ignore[attr-defined]
+        out.write(result.combined_diff)
+    elif args.format == "json":
+        json.dump(to_json(result.reports, config.fail_on, config.rules), out, indent=2)
+        out.write("\n")
     elif args.format == "sarif":
-        json.dump(to_sarif(result.reports, result.sources), out, indent=2)  # type: ignore[arg-type]
-        out.write("\n")  # type: ignore[attr-defined]
+        json.dump(to_sarif(result.reports, result.sources), out, indent=2)
+        out.write("\n")
     elif args.format == "review":
-        from bot.faces.report_review import render_review
-
-        out.write(render_review(result.reports, result.sources, scope, root or Path("."), config))  # type: ignore[attr-defined]
+        out.write(render_review(result.reports, result.sources, scope, root or Path("."), config))
     else:
-        console = Console(file=out, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
+        console = Console(file=out, highlight=False, soft_wrap=False)
         render(console, result.reports, result.sources, show_fixes=not args.findings_only)
         if args.fix:
             for path in result.written:
@@ -274,11 +294,13 @@ def run_rules(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from bot.github.settings import SettingsError, load_service_settings
-    from bot.github.webhook import create_app
-
+        from bot.github.settings import SettingsError, load_service_settings
+        from bot.github.webhook import create_app
+    except ImportError as exc:
+        raise UsageError(f"`mendbot serve` needs the App's packages: pip install 'mendbot[app]' ({exc})") from None
     try:
         settings = load_service_settings().require(receiver=True)
     except SettingsError as exc:
@@ -287,74 +309,27 @@ def run_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def worker_concurrency(queues: str, concurrency: int | None, model_queue: bool = True) -> int | None:
-    """Worker processes for `mendbot worker` (None: Celery's default, one per core).
-
-    A review waits for its `model` batch inside the task. A worker that serves both
-    queues with one process would wait for a job only it can run, until the timeout:
-    such a worker gets at least two processes, and asking for one is refused.
-    """
-    names = {q.strip() for q in queues.split(",")}
-    if not (model_queue and {"review", "model"} <= names):
-        return concurrency
-    if not concurrency:
-        return max(2, os.cpu_count() or 1)
-    if concurrency < 2:
-        raise UsageError(
-            "--concurrency 1 with the review and model queues: a review waits for its model batch, which this "
-            "worker could only run after the wait timed out; use --concurrency 2 or more, or separate workers "
-            "for --queues review and --queues model"
-        )
-    return concurrency
+def _dispatch(args: argparse.Namespace, wiring: Wiring) -> int:
+    if args.command == "scan":
+        return run_scan(args, wiring.model)
+    if args.command == "rules":
+        return run_rules(args)
+    if args.command == "model" and wiring.model is not None:
+        return wiring.model.run_command(args)
+    if args.command == "serve":
+        return run_serve(args)
+    if args.command == "action":
+        return run_action(args, proposer=wiring.model.action_proposer if wiring.model is not None else None)
+    for extra in wiring.commands:
+        if args.command == extra.name:
+            return extra.run(args)
+    raise UsageError(f"unknown command {args.command}")
 
 
-def run_worker(args: argparse.Namespace) -> int:
-    """Start Celery's own worker on `workers.app` (imported by name: bot never imports workers)."""
-    from bot.github.settings import SettingsError, load_service_settings
-
+def main(argv: Sequence[str] | None = None, wiring: Wiring = Wiring()) -> int:
+    args = build_parser(wiring).parse_args(argv)
     try:
-        settings = load_service_settings().require(github=True)
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    concurrency = worker_concurrency(args.queues, args.concurrency, settings.model_queue)
-    from celery.bin.celery import main as celery_main
-
-    argv = ["celery", "-A", "workers.app", "worker", "-Q", args.queues, "--loglevel", args.loglevel]
-    if concurrency:
-        argv += ["--concurrency", str(concurrency)]
-    if args.beat:
-        argv.append("--beat")
-    sys.argv = argv
-    celery_main()
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "scan":
-            return run_scan(args)
-        if args.command == "rules":
-            return run_rules(args)
-        if args.command == "demo":
-            from ghsim.demo import run_demo
-            from rich.console import Console
-
-            return run_demo(args.redis_url, Console())
-        if args.command == "model":
-            plugin = _model_plugin()
-            assert plugin is not None
-            return int(plugin.run_model_command(args))
-        if args.command == "serve":
-            return run_serve(args)
-        if args.command == "worker":
-            return run_worker(args)
-        if args.command == "action":
-            from bot.faces.action import run_action
-
-            return run_action(args)
-        parser.error(f"unknown command {args.command}")
+        return _dispatch(args, wiring)
     except UsageError as exc:
         print(f"mendbot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -368,7 +343,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MENDBOT_DEBUG"):
             raise
         return EXIT_ERROR
-    return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.engine.config import MendbotConfig
+from bot.engine.config import RepoConfig
 from bot.engine.diffscope import ChangedFile
 from bot.engine.findings import FileReport
 from bot.github.compose import ReviewFile, compose_review, compose_summary, conclusion_for
@@ -59,7 +59,7 @@ def render_review(
     sources: dict[str, str],
     scope: dict[str, ChangedFile] | None,
     root: Path,
-    config: MendbotConfig,
+    config: RepoConfig,
 ) -> str:
     """Markdown: the review body, each inline comment under its anchor, then the summary comment."""
     files = review_files(reports, sources, scope, root)

@@ -1,31 +1,33 @@
-"""One `mendbot scan` run: discover → read → scan (parallel, cached) → keep the
-findings in scope → prove fixes → (optionally) write them atomically."""
+"""One `mendbot scan` run on disk: the engine's `review_paths` (discover → read →
+scan → narrow to the diff/baseline → prove), then, for `--diff`/`--fix`, the
+engine's `fix_files` and an atomic write per file."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.engine.api import Narrow, Progress, Review, fix_files, review_paths
 from bot.engine.baseline import Baseline
 from bot.engine.cache import ScanCache
-from bot.engine.config import MendbotConfig
+from bot.engine.config import RepoConfig
 from bot.engine.diffscope import ChangedFile, keep
-from bot.engine.discover import PathFilter, discover
-from bot.engine.findings import FileReport, Finding, Fix, FixConfidence, Rejection
+from bot.engine.discover import PathFilter
+from bot.engine.findings import FileReport
 from bot.engine.gate import unified_diff
-from bot.engine.proving import Proposer, fix_all, fix_each
-from bot.engine.scan import ScanSettings, precheck, read_file, scan_many, source_encoding
+from bot.engine.proposers import Proposer
+from bot.engine.scan import ScanSettings, decode_source, source_encoding
 
 
 @dataclass
 class ScanRequest:
     paths: list[str]
     root: Path
-    config: MendbotConfig
+    config: RepoConfig
     excludes: Sequence[str]
     scope: dict[str, ChangedFile] | None = None
     mode: str = "review"  # review | findings | diff | fix
@@ -51,31 +53,6 @@ def _scope_key(path: str, root: Path) -> str:
         return path
 
 
-_Work = tuple[str, str, list[Finding], ScanSettings, Sequence[Proposer], bool]
-
-
-def _prove_file(args: _Work) -> tuple[dict[str, Fix], list[Rejection]]:
-    path, source, findings, settings, proposers, _ = args
-    outcome = fix_each(path, source, findings, settings, proposers)
-    return outcome.fixes, outcome.rejections
-
-
-def _safe(fix: Fix) -> bool:
-    return fix.confidence == FixConfidence.SAFE
-
-
-def _fix_file(args: _Work) -> tuple[str, list[Fix]]:
-    path, source, findings, settings, proposers, unsafe = args
-    return fix_all(path, source, findings, settings, proposers, accept=(lambda fx: True) if unsafe else _safe)
-
-
-def _map(func, items: list, jobs: int) -> list:  # type: ignore[no-untyped-def]
-    if jobs <= 1 or len(items) < 3:
-        return [func(item) for item in items]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(func, items, chunksize=max(1, len(items) // (jobs * 4))))
-
-
 def write_atomically(path: str, original: bytes, new_text: str, encoding: str) -> None:
     """Replace a file in one step, only if it still holds what was scanned."""
     with open(path, "rb") as handle:
@@ -97,6 +74,74 @@ def write_atomically(path: str, original: bytes, new_text: str, encoding: str) -
         raise
 
 
+@contextmanager
+def progress_display(enabled: bool) -> Iterator[Progress | None]:
+    """A transient progress bar per phase (scan, prove, each proposer) on a terminal; nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress as Bars
+    from rich.progress import TaskID
+
+    bars = Bars(transient=True)
+    tasks: dict[str, TaskID] = {}
+
+    def advance(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            label = {"scan": "scanning", "prove": "proving fixes"}.get(phase, f"asking {phase}")
+            tasks[phase] = bars.add_task(label, total=total)
+        bars.update(tasks[phase], completed=done, total=total)
+
+    bars.start()
+    try:
+        yield advance
+    finally:
+        bars.stop()
+
+
+def _narrowing(request: ScanRequest, settings: ScanSettings) -> Narrow | None:
+    """Findings outside the diff (`--changed-since`, `--diff-input`) or already in the baseline
+    are dropped before anything is proven for them."""
+    scope, baseline, mode = request.scope, request.baseline, request.config.filter_mode
+
+    def narrow(report: FileReport) -> None:
+        if scope is not None:
+            changed = scope.get(_scope_key(report.path, request.root))
+            report.findings = [f for f in report.findings if keep(f, changed, mode)]
+        if baseline is not None:
+            baseline.apply(report, settings.rel_path(report.path))
+
+    return narrow if scope is not None or baseline is not None else None
+
+
+def _rewrite(request: ScanRequest, review: Review, settings: ScanSettings, result: ScanResult) -> None:
+    rewrites = fix_files(
+        review,
+        settings,
+        request.proposers,
+        unsafe=request.unsafe_fixes,
+        jobs=request.config.jobs,
+        opted_in=request.config.model_rules,
+    )
+    for rewrite in rewrites:
+        report = review.report(rewrite.path)
+        assert report is not None
+        for fix in rewrite.applied:
+            report.fixes.setdefault(fix.finding.fingerprint, fix)
+        if request.mode == "fix":
+            with open(rewrite.path, "rb") as handle:
+                original = handle.read()
+            try:
+                unchanged = decode_source(original) == rewrite.source
+            except (SyntaxError, UnicodeDecodeError, LookupError):
+                unchanged = False
+            if not unchanged:
+                raise OSError(f"{rewrite.path} changed while mendbot was working; not written")
+            write_atomically(rewrite.path, original, rewrite.new_source, source_encoding(original))
+            result.written.append(rewrite.path)
+    result.combined_diff = "".join(unified_diff(r.path, r.source, r.new_source) for r in rewrites)
+
+
 def execute(request: ScanRequest) -> ScanResult:
     config = request.config
     settings = config.scan_settings(request.root)
@@ -106,70 +151,28 @@ def execute(request: ScanRequest) -> ScanResult:
         config.respect_gitignore,
         extra=settings.decisions.bandit_excluded,
     )
-    found = discover(request.paths, path_filter)
-    result = ScanResult(missing=found.missing)
-    files = found.files
-    if request.scope is not None:
-        files = [p for p in files if _scope_key(p, request.root) in request.scope]
-    raw: dict[str, bytes] = {}
-    reports: dict[str, FileReport] = {s.path: FileReport(s.path, skipped=s) for s in found.skipped}
-    for path in files:
-        data, skipped = read_file(path, settings.max_bytes)
-        if skipped is not None or data is None:
-            reports[path] = FileReport(path, skipped=skipped)
-        else:
-            raw[path] = data
+    scope = request.scope
+    only = (lambda p: _scope_key(p, request.root) in scope) if scope is not None else None
     cache = ScanCache(config.cache_dir) if config.cache else None
-    progress_cb = None
-    progress_ctx = None
-    if request.progress and len(raw) > 20:
-        from rich.progress import Progress
-
-        progress_ctx = Progress(transient=True)
-        task = progress_ctx.add_task("scanning", total=len(raw))
-        progress_ctx.start()
-        progress_cb = lambda n: progress_ctx.advance(task, n)  # noqa: E731
     try:
-        scanned = scan_many(raw.items(), settings, jobs=config.jobs, cache=cache, progress=progress_cb)
+        with progress_display(request.progress) as progress:
+            review = review_paths(
+                request.paths,
+                settings,
+                path_filter,
+                request.proposers,
+                only=only,
+                narrow=_narrowing(request, settings),
+                prove=request.mode == "review",
+                jobs=config.jobs,
+                cache=cache,
+                progress=progress,
+                opted_in=config.model_rules,
+            )
     finally:
-        if progress_ctx is not None:
-            progress_ctx.stop()
         if cache is not None:
             cache.close()
-    for report in scanned:
-        if request.scope is not None and report.skipped is None:
-            changed = request.scope.get(_scope_key(report.path, request.root))
-            report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
-        if request.baseline is not None and report.skipped is None:
-            request.baseline.apply(report, settings.rel_path(report.path))
-        reports[report.path] = report
-    ordered = [reports[p] for p in sorted(reports)]
-    for report in ordered:
-        if report.findings and report.path in raw:
-            text, _ = precheck(report.path, raw[report.path], settings.max_bytes)
-            if text is not None:
-                result.sources[report.path] = text
-    work = [
-        (r.path, result.sources[r.path], r.findings, settings, request.proposers, request.unsafe_fixes)
-        for r in ordered
-        if r.findings and r.path in result.sources
-    ]
-    jobs = config.jobs or os.cpu_count() or 1
-    if request.mode == "review":
-        for (path, *_), (fixes, rejections) in zip(work, _map(_prove_file, work, jobs), strict=True):
-            reports[path].fixes = fixes
-            reports[path].rejections = rejections
-    elif request.mode in ("diff", "fix"):
-        diffs = []
-        for (path, source, *_), (new_source, applied) in zip(work, _map(_fix_file, work, jobs), strict=True):
-            if not applied or new_source == source:
-                continue
-            for fix in applied:
-                reports[path].fixes.setdefault(fix.finding.fingerprint, fix)
-            diffs.append(unified_diff(path, source, new_source))
-            if request.mode == "fix":
-                write_atomically(path, raw[path], new_source, source_encoding(raw[path]))
-                result.written.append(path)
-        result.combined_diff = "".join(diffs)
-    result.reports = ordered
+    result = ScanResult(reports=review.reports, sources=review.sources, missing=review.missing)
+    if request.mode in ("diff", "fix"):
+        _rewrite(request, review, settings, result)
     return result

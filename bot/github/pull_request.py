@@ -5,13 +5,12 @@ Never checks out or executes PR code: files are fetched as blobs at the head
 sha and only parsed. mendbot's configuration is read from the *base* commit, so
 a PR cannot switch its own checks off.
 
-Fixes are proven in two phases. Phase 1 runs the codemods (and any `proposers`)
-file by file. Then, when the repository's config enables the learned fixer and
-the caller gave a `ModelBatch`, the findings the codemods left in *all* files of
-the pull request go to that hook in one call (the worker turns it into one
-`model`-queue task), and phase 2 proves its candidates file by file. A hook that
-returns None (model disabled, timed out, failed) leaves the phase-1 result: the
-review goes out codemod-only, never not at all.
+The changed files go through the engine's door (`bot.engine.api.review_files`) as
+one set: codemods per file, then — when the repository's config enables the learned
+fixer — one call per proposer with every file's leftovers (in the App, one
+`model`-queue task per pull request: `workers.tasks.ModelBatch`). A proposer that
+fails or answers nothing leaves the codemods' fixes: the review goes out
+codemod-only, never not at all.
 """
 
 from __future__ import annotations
@@ -20,29 +19,23 @@ import dataclasses
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from github import GithubException
 
 from bot.engine import config as mendbot_config
-from bot.engine.config import DEFAULT_EXCLUDES, ConfigError, MendbotConfig
+from bot.engine.api import review_files
+from bot.engine.config import DEFAULT_EXCLUDES, ConfigError, RepoConfig
 from bot.engine.decisions import DECISION_FILES, ProjectDecisions
 from bot.engine.decisions import from_texts as decisions_from_texts
 from bot.engine.diffscope import ChangedFile, keep, parse_patch_field
 from bot.engine.discover import PathFilter
-from bot.engine.findings import FileReport, Finding, Skipped
+from bot.engine.findings import FileReport, Skipped
 from bot.engine.project import FACT_FILES, ProjectFacts, facts_from_texts
-from bot.engine.proving import (
-    FixOutcome,
-    Proposer,
-    add_model_fixes,
-    combine_overlapping,
-    fix_each,
-    model_may_fix,
-)
-from bot.engine.scan import ScanSettings, decode_source, scan_source
+from bot.engine.proposers import Proposer
+from bot.engine.scan import ScanSettings
 from bot.github.client import GitHubClient
 from bot.github.compose import (
     REVIEW_MARKER,
@@ -59,13 +52,6 @@ from bot.github.compose import (
 
 CHECK_NAME = "mendbot"
 log = logging.getLogger("mendbot.review")
-
-ModelBatch = Callable[[list[tuple[str, str, list[Finding]]], frozenset[str]], Proposer | None]
-"""Called at most once per pull request with `(path, source, findings the codemods left)`
-for every file that has any, and the bandit ids the repository opts in for the model
-(`model_rules`, beyond those measured on real code); returns a proposer serving candidates
-for them, or None."""
-
 
 @dataclass
 class ReviewOutcome:
@@ -85,7 +71,7 @@ class ReviewOutcome:
 class BaseBranchConfig:
     """Everything a review reads from the base branch."""
 
-    config: MendbotConfig
+    config: RepoConfig
     bandit_config: str | None
     decisions: ProjectDecisions
     lint_files: tuple[tuple[str, str], ...]  # ruff's config files, for the gate's lint delta
@@ -121,10 +107,27 @@ def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> Bas
     decisions = decisions_from_texts(texts, bandit_text)
     lint_files = tuple((n, t) for n, t in texts.items() if n in ("pyproject.toml", "ruff.toml", ".ruff.toml"))
     try:
-        config = mendbot_config.load(None, {}, files)
+        config = mendbot_config.load(None, {}, files, environment=False)
     except ConfigError:
-        config = mendbot_config.load(None, {}, {})
+        config = mendbot_config.load(None, {}, {}, environment=False)
     return BaseBranchConfig(config, bandit_config, decisions, lint_files, facts_from_texts(texts))
+
+
+def _changed_lines(path: str, patch: str | None) -> ChangedFile:
+    if patch:
+        return parse_patch_field(path, patch)
+    # GitHub omits `patch` for very large diffs: every line counts, findings go to the summary.
+    return ChangedFile(path, added=set(range(1, 10**7)), hunks=[])
+
+
+def _path_filter(config: RepoConfig, settings: ScanSettings) -> PathFilter:
+    excludes = (*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude)
+    return PathFilter(
+        None,
+        (*excludes, *settings.decisions.path_excludes),
+        respect_gitignore=False,
+        extra=settings.decisions.bandit_excluded,
+    )
 
 
 def collect_files(
@@ -132,81 +135,40 @@ def collect_files(
     repo: Any,
     pr: Any,
     head_sha: str,
-    config: MendbotConfig,
+    config: RepoConfig,
     settings: ScanSettings,
     proposers: Sequence[Proposer] = (),
-    model_batch: ModelBatch | None = None,
 ) -> list[ReviewFile]:
     """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes.
 
-    `model_batch` is asked only when `config.model` is on (the base branch's config)."""
-    model_on = model_batch is not None and config.model
-    out = []
-    path_filter = PathFilter(
-        None,
-        (*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude, *settings.decisions.path_excludes),
-        respect_gitignore=False,
-        extra=settings.decisions.bandit_excluded,
-    )
+    `proposers` are asked only when `config.model` is on (the base branch's config)."""
+    path_filter = _path_filter(config, settings)
+    changed: dict[str, ChangedFile] = {}
+    fetched: list[tuple[str, bytes]] = []
+    unfetched: list[FileReport] = []
     for entry in gh.pull_files(pr):
         path = entry.filename
         if entry.status == "removed" or not path.endswith(".py") or path_filter.excluded(path):
             continue
-        if entry.patch:
-            changed = parse_patch_field(path, entry.patch)
-        else:  # GitHub omits `patch` for very large diffs: findings go to the summary
-            changed = ChangedFile(path, added=set(range(1, 10**7)), hunks=[])
+        changed[path] = _changed_lines(path, entry.patch)
         raw = gh.file_at(repo, path, head_sha)
         if raw is None:
-            report = FileReport(path, skipped=Skipped(path, "could not fetch the file at the head commit"))
-            out.append(ReviewFile(path, changed, None, report))
-            continue
-        report = scan_source(path, raw, settings)
-        source = None
-        if report.skipped is None:
-            report.findings = [f for f in report.findings if keep(f, changed, config.filter_mode)]
-            source = decode_source(raw)  # scan_source decoded it the same way, so this cannot fail
-            if report.findings:
-                # With a model phase to come, overlapping fixes are combined once, after it.
-                outcome = fix_each(path, source, report.findings, settings, proposers, combine=not model_on)
-                report.fixes, report.rejections = outcome.fixes, outcome.rejections
-        out.append(ReviewFile(path, changed, source, report))
-    if model_on:
-        assert model_batch is not None
-        ask_model(out, settings, model_batch, frozenset(config.model_rules))
-    return out
+            unfetched.append(FileReport(path, skipped=Skipped(path, "could not fetch the file at the head commit")))
+        else:
+            fetched.append((path, raw))
 
+    def in_diff(report: FileReport) -> None:
+        report.findings = [f for f in report.findings if keep(f, changed[report.path], config.filter_mode)]
 
-def leftovers(item: ReviewFile) -> list[Finding]:
-    """The findings of a file that no fix was proven for and the learned fixer may be asked about."""
-    report = item.report
-    return [f for f in report.findings if f.fingerprint not in report.fixes and model_may_fix(f)]
-
-
-def ask_model(
-    files: list[ReviewFile], settings: ScanSettings, model_batch: ModelBatch, rules: frozenset[str] = frozenset()
-) -> None:
-    """Phase 2: one batch for the whole pull request; its candidates are proven into each file's
-    phase-1 outcome (the codemod fixes are not proven again), then overlapping fixes are combined.
-    A hook that fails or returns None leaves the codemod fixes, combined as usual."""
-    asked = [(item, found) for item in files if item.source is not None and (found := leftovers(item))]
-    proposer: Proposer | None = None
-    if asked:
-        try:
-            proposer = model_batch([(item.path, item.source or "", found) for item, found in asked], rules)
-        except Exception:  # the hook should not raise; if it does, the review still goes out codemod-only
-            log.exception("model batch failed; reviewing with the codemods only")
-    asked_paths = {item.path for item, _ in asked}
-    for item in files:
-        if item.source is None or not item.report.findings:
-            continue
-        outcome = FixOutcome(item.report.fixes, item.report.rejections)
-        if proposer is not None and item.path in asked_paths:
-            try:
-                add_model_fixes(item.path, item.source, item.report.findings, settings, outcome, [proposer])
-            except Exception:  # a proposer bug must not sink the review: keep what was proven
-                log.exception("model phase failed for %s; keeping the codemod fixes", item.path)
-        combine_overlapping(item.path, item.source, item.report.findings, outcome, settings)
+    review = review_files(
+        fetched,
+        settings,
+        proposers if config.model else (),
+        narrow=in_diff,
+        opted_in=config.model_rules,
+    )
+    reports = {r.path: r for r in (*review.reports, *unfetched)}
+    return [ReviewFile(path, changed[path], review.sources.get(path), reports[path]) for path in changed]
 
 
 def _ours(body: str | None) -> bool:
@@ -234,10 +196,8 @@ def prepare_review(
     head_sha: str,
     proposers: Sequence[Proposer] = (),
     overrides: dict[str, Any] | None = None,
-    model_batch: ModelBatch | None = None,
-) -> tuple[MendbotConfig, list[ReviewFile]]:
-    """The read-only half of a review: base-branch config, changed files scanned, fixes proven
-    (`model_batch`: see `collect_files`)."""
+) -> tuple[RepoConfig, list[ReviewFile]]:
+    """The read-only half of a review: base-branch config, changed files scanned, fixes proven."""
     with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
         base = base_config(gh, repo, pr.base.sha, workdir)
         config = base.config
@@ -248,8 +208,28 @@ def prepare_review(
         )
         if base.bandit_config:
             settings = dataclasses.replace(settings, bandit_config=base.bandit_config)
-        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers, model_batch)
+        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers)
     return config, files
+
+
+def _mark_fixed(gh: GitHubClient, existing: Sequence[Any], current: set[str], head_sha: str) -> list[str]:
+    """Earlier comments whose findings are all gone now: rewritten as "fixed" (suggestion removed)."""
+    fixed: list[str] = []
+    for comment in existing:
+        prints = fingerprints_in(comment.body)
+        if prints and not (set(prints) & current) and "mendbot:fixed" not in comment.body:
+            gh.edit_review_comment(comment, mark_fixed(comment.body, head_sha))
+            fixed.extend(prints)
+    return fixed
+
+
+def _upsert_summary(gh: GitHubClient, pr: Any, summary: str) -> None:
+    """One sticky summary per pull request, rewritten in place (never a second one)."""
+    sticky = next((c for c in gh.issue_comments(pr) if SUMMARY_MARKER in (c.body or "")), None)
+    if sticky is None:
+        gh.create_issue_comment(pr, summary)
+    elif sticky.body != summary:
+        gh.edit_issue_comment(sticky, summary)
 
 
 def review_pull_request(
@@ -260,45 +240,34 @@ def review_pull_request(
     proposers: Sequence[Proposer] = (),
     overrides: dict[str, Any] | None = None,
     checks: bool = True,
-    model_batch: ModelBatch | None = None,
 ) -> ReviewOutcome:
+    """Review the pull request at `head_sha`: one review with the new comments, fixed marks,
+    the sticky summary and (with `checks`) a check run. A superseded head or a closed pull
+    request is left alone."""
     repo = gh.repo(repo_name)
     pr = gh.pull(repo, number)
     if pr.head.sha != head_sha:
         return ReviewOutcome("superseded", head_sha, notes=[f"PR head is now {pr.head.sha[:7]}"])
     if pr.state == "closed":
         return ReviewOutcome("closed", head_sha)
-    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides, model_batch)
-    current = {f.fingerprint for item in files for f in item.report.findings}
+    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides)
+    all_findings = [f for item in files for f in item.report.findings]
+    current = {f.fingerprint for f in all_findings}
     existing = [c for c in gh.review_comments(pr) if _ours(c.body)]
-    commented: set[str] = set()
-    for comment in existing:
-        commented.update(fingerprints_in(comment.body))
+    commented = {fp for comment in existing for fp in fingerprints_in(comment.body)}
     composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity, config.rules)
     outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current), files=files)
     if composed.comments:
         review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])
         outcome.status, outcome.review_id, outcome.comments = "reviewed", review.id, len(composed.comments)
-    fixed = []
-    for comment in existing:
-        prints = fingerprints_in(comment.body)
-        if prints and not (set(prints) & current) and "mendbot:fixed" not in comment.body:
-            gh.edit_review_comment(comment, mark_fixed(comment.body, head_sha))
-            fixed.extend(prints)
+    fixed = _mark_fixed(gh, existing, current, head_sha)
     outcome.fixed = len(fixed)
-    all_findings = [f for item in files for f in item.report.findings]
     skipped = any(item.report.skipped for item in files)
     outcome.conclusion = conclusion_for(all_findings, config.fail_on, skipped)
-    summary = outcome.summary = compose_summary(
-        files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on
-    )
-    sticky = next((c for c in gh.issue_comments(pr) if SUMMARY_MARKER in (c.body or "")), None)
-    if sticky is None:
-        gh.create_issue_comment(pr, summary)
-    elif sticky.body != summary:
-        gh.edit_issue_comment(sticky, summary)
+    outcome.summary = compose_summary(files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on)
+    _upsert_summary(gh, pr, outcome.summary)
     if checks:
-        publish_check_run(gh, repo, head_sha, files, outcome.conclusion, summary)
+        publish_check_run(gh, repo, head_sha, files, outcome.conclusion, outcome.summary)
     return outcome
 
 

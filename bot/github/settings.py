@@ -34,7 +34,6 @@ class ServiceSettings(BaseSettings):
     write_interval_seconds: float = Field(
         1.0, description="minimum gap between content-creating requests per installation"
     )
-    max_comments: int = 25
     pr_lock_seconds: int = Field(
         90, description="per-PR lock lifetime; a job of a dead worker holds it at most this long"
     )

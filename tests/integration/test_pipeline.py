@@ -140,6 +140,21 @@ def test_review_redelivery_and_synchronize(pipeline: LocalPipeline) -> None:
     assert sim.errors == []
 
 
+def test_the_repositorys_own_max_comments_is_honoured(pipeline: LocalPipeline) -> None:
+    """`max_comments` on the base branch decides the review's inline budget in the App; the
+    service's environment has no say in it (it once overrode every repository with 25)."""
+    sim = pipeline.sim
+    base = {**BASE, ".mendbot.toml": "max_comments = 1\n"}
+    head = {**HEAD, ".mendbot.toml": "max_comments = 1\n"}
+    pr = sim.create_pull_request(REPO, base, head, number=3, title="Add client", user="alice")
+    assert pipeline.deliver("pull_request", pipeline.payload("opened", REPO, 3)).status_code == 202
+    wait_for(lambda: sim.check_runs_for(REPO, pr.head_sha), 90, "the check run")
+    finding_comments = [c for c in sim.review_comments_for(REPO, 3) if "<!-- mendbot:fp=" in c.body]
+    assert len(finding_comments) == 1, [c.body[:80] for c in finding_comments]
+    (summary,) = [c for c in sim.issue_comments_for(REPO, 3) if "mendbot:summary" in c.body]
+    assert "not commented inline" in summary.body  # the rest are listed, not dropped
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     for entry in os.listdir("/proc"):

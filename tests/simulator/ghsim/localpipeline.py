@@ -168,7 +168,7 @@ class LocalPipeline:
         argv = [
             sys.executable,
             "-m",
-            "bot.faces.cli",
+            "workers.cli",
             "worker",
             "--queues",
             self.queues,

@@ -1,280 +1,35 @@
-"""`mendbot action`: review the pull request of a GitHub Actions run.
-
-The same engine and the same review composition as the App (`bot.github.pull_request`):
-one review with proven suggestions, a sticky summary, nothing posted twice
-across re-runs. What differs is only where the inputs come from — what a runner
-provides (`GITHUB_EVENT_PATH`, `GITHUB_REPOSITORY`, `GITHUB_API_URL`, the token
-the workflow passes) — and what else the job leaves behind: a job summary
-(`GITHUB_STEP_SUMMARY`), step outputs (`GITHUB_OUTPUT`), optionally SARIF, and
-an exit code set by the severity gate.
-
-A pull request from a fork gets a read-only token: nothing can be posted, so
-the findings become workflow-command annotations and the job summary (with the
-proven diffs) instead of a failed job. A write that GitHub refuses with 403 for
-any other reason (missing `pull-requests: write`) falls back the same way.
-
-PR code is never checked out or executed here either: files are fetched as
-blobs at the head sha and parsed; configuration comes from the base commit.
-"""
+"""`mendbot action`: one run — review (or, read-only, annotate) the pull request of the event."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
-import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.faces.action.commands import annotation_lines, command, escape_data, write_outputs
+from bot.faces.action.inputs import (
+    FAIL_ON_CHOICES,
+    PR_EVENTS,
+    ActionError,
+    ActionInputs,
+    PullRequestEvent,
+    RunnerContext,
+)
+from bot.faces.action.summary import job_summary
+
 if TYPE_CHECKING:
-    from bot.engine.findings import Finding, Fix
-    from bot.engine.proving import Proposer
+    from bot.engine.proposers import Proposer
     from bot.github.client import GitHubClient
     from bot.github.compose import ReviewFile
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
-FAIL_ON_CHOICES = ("low", "medium", "high", "never")
-SUMMARY_LIMIT = 1_000_000  # GitHub keeps at most 1 MiB of job summary per step
 MAX_RATE_LIMIT_WAIT = 120.0  # seconds the Action will sleep for a secondary rate limit, once
-
-
-class ActionError(Exception):
-    """The runner environment or the inputs are not usable; reported as an error, exit 2."""
-
-
-# --- what the runner provides --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActionInputs:
-    """The Action's inputs, from flags or (as `action.yml` passes them) `INPUT_*` variables."""
-
-    fail_on: str | None = None  # low | medium | high | never; None: the base branch's config
-    max_comments: int | None = None
-    model: bool = False
-    sarif_file: str | None = None
-    check_run: bool = False
-
-    @classmethod
-    def resolve(cls, args: argparse.Namespace, env: Mapping[str, str]) -> ActionInputs:
-        def pick(flag: Any, name: str) -> str | None:
-            if flag is not None:
-                return str(flag)
-            value = env.get(name, "").strip()
-            return value or None
-
-        fail_on = pick(args.fail_on, "INPUT_FAIL_ON")
-        if fail_on is not None:
-            fail_on = fail_on.lower()
-            if fail_on not in FAIL_ON_CHOICES:
-                raise ActionError(f"fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, not {fail_on!r}")
-        raw_max = pick(args.max_comments, "INPUT_MAX_COMMENTS")
-        max_comments = None
-        if raw_max is not None:
-            try:
-                max_comments = int(raw_max)
-            except ValueError:
-                raise ActionError(f"max-comments must be a whole number, not {raw_max!r}") from None
-            if max_comments < 0:
-                raise ActionError("max-comments must be 0 or more")
-        return cls(
-            fail_on=fail_on,
-            max_comments=max_comments,
-            model=_truthy(pick(args.model, "INPUT_MODEL"), "model"),
-            sarif_file=pick(args.sarif, "INPUT_SARIF_FILE"),
-            check_run=_truthy(pick(args.check_run, "INPUT_CHECK_RUN"), "check-run"),
-        )
-
-
-def _truthy(value: str | None, name: str) -> bool:
-    if value is None:
-        return False
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ActionError(f"{name} must be true or false, not {value!r}")
-
-
-@dataclass(frozen=True)
-class RunnerContext:
-    """The variables a GitHub Actions runner sets (docs: 'Variables reference')."""
-
-    event_name: str
-    event_path: Path | None
-    repository: str | None
-    api_url: str
-    token: str | None
-    step_summary: Path | None
-    output: Path | None
-    review_drafts: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str], event_path: str | None = None) -> RunnerContext:
-        path = event_path or env.get("GITHUB_EVENT_PATH")
-        token = env.get("MENDBOT_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or env.get("INPUT_GITHUB_TOKEN")
-        return cls(
-            event_name=env.get("GITHUB_EVENT_NAME", ""),
-            event_path=Path(path) if path else None,
-            repository=env.get("GITHUB_REPOSITORY") or None,
-            api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
-            token=token or None,
-            step_summary=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
-            output=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
-            review_drafts=_truthy(env.get("MENDBOT_REVIEW_DRAFTS"), "MENDBOT_REVIEW_DRAFTS"),
-        )
-
-
-@dataclass(frozen=True)
-class PullRequestEvent:
-    """The fields of a `pull_request` / `pull_request_target` payload the review needs."""
-
-    repo: str
-    number: int
-    head_sha: str
-    base_repo: str
-    head_repo: str | None  # None when the fork was deleted
-    draft: bool
-    state: str
-
-    @property
-    def from_fork(self) -> bool:
-        return self.head_repo != self.base_repo
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any], fallback_repo: str | None) -> PullRequestEvent:
-        def need(node: Any, *path: str) -> Any:
-            for key in path:
-                if not isinstance(node, Mapping) or node.get(key) is None:
-                    raise ActionError(f"the event payload lacks pull_request.{'.'.join(path)}")
-                node = node[key]
-            return node
-
-        pr = payload.get("pull_request")
-        if not isinstance(pr, Mapping):
-            raise ActionError("the event payload has no pull_request object")
-        repository = payload.get("repository")
-        repo = repository.get("full_name") if isinstance(repository, Mapping) else None
-        repo = repo or fallback_repo
-        if not repo:
-            raise ActionError("no repository: the payload lacks repository.full_name and GITHUB_REPOSITORY is unset")
-        head = pr.get("head") if isinstance(pr.get("head"), Mapping) else {}
-        head_repo = head.get("repo") if isinstance(head, Mapping) else None
-        base_repo = need(pr, "base", "repo", "full_name")
-        return cls(
-            repo=str(repo),
-            number=int(need(pr, "number")),
-            head_sha=str(need(pr, "head", "sha")),
-            base_repo=str(base_repo),
-            head_repo=str(head_repo["full_name"]) if isinstance(head_repo, Mapping) else None,
-            draft=bool(pr.get("draft")),
-            state=str(pr.get("state") or "open"),
-        )
-
-
-# --- workflow commands, outputs, job summary ------------------------------------------
-
-
-def escape_data(value: str) -> str:
-    """Workflow-command message escaping: a PR-controlled string can never start a new command."""
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(value: str) -> str:
-    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
-def command(name: str, message: str, **properties: str | int) -> str:
-    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
-
-
-_ANNOTATION_LEVEL = {3: "error", 2: "warning", 1: "notice", 0: "notice"}
-
-
-def finding_annotation(finding: Finding, fix: Fix | None) -> str:
-    message = finding.message
-    if fix is not None:
-        message += f" — proven fix ({fix.confidence.value}): {fix.description}; the diff is in the job summary."
-    return command(
-        _ANNOTATION_LEVEL[int(finding.severity)],
-        message,
-        file=finding.path,
-        line=finding.start_line,
-        endLine=finding.end_line,
-        title=f"mendbot {finding.rule_id} {finding.rule_name} ({finding.severity.name})",
-    )
-
-
-def annotation_lines(files: Sequence[ReviewFile]) -> list[str]:
-    out = []
-    for item in files:
-        if item.report.skipped is not None:
-            out.append(command("warning", f"not scanned: {item.report.skipped.reason}", file=item.path))
-        for finding in item.report.findings:
-            out.append(finding_annotation(finding, item.report.fixes.get(finding.fingerprint)))
-    return out
-
-
-def write_outputs(path: Path | None, values: Mapping[str, str | int | None]) -> None:
-    """Append `name=value` lines to `GITHUB_OUTPUT` (values here are single-line by construction)."""
-    if path is None:
-        return
-    with path.open("a", encoding="utf-8") as handle:
-        for name, value in values.items():
-            text = "" if value is None else str(value)
-            handle.write(f"{name}={text.replace(chr(10), ' ').replace(chr(13), ' ')}\n")
-
-
-_MARKER = re.compile(r"<!--.*?-->", re.S)
-
-
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
-
-
-def _fenced(text: str, info: str) -> str:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return f"{fence}{info}\n{text if text.endswith(chr(10)) else text + chr(10)}{fence}\n"
-
-
-def job_summary(files: Sequence[ReviewFile], review_summary: str, notes: Sequence[str], with_diffs: bool) -> str:
-    """The job summary: how the run went, the review's own summary, and (read-only) the proven diffs."""
-    parts = [f"> {note}\n" for note in notes]
-    parts.append(_MARKER.sub("", review_summary).strip() + "\n")
-    fixes = [
-        (finding, item.report.fixes[finding.fingerprint])
-        for item in files
-        for finding in item.report.findings
-        if finding.fingerprint in item.report.fixes
-    ]
-    if with_diffs and fixes:
-        parts.append("\n#### Proven fixes\n\nEach diff passed mendbot's gate; apply it locally with `git apply`.\n")
-        for finding, fix in fixes:
-            parts.append(
-                f"\n<details><summary>{finding.rule_id} in <code>{_cell(finding.path)}</code> line "
-                f"{finding.line}: {_cell(fix.description)} ({fix.confidence.value})</summary>\n\n"
-                + _fenced(fix.diff, "diff")
-                + "\n</details>\n"
-            )
-    text = "\n".join(parts)
-    if len(text.encode("utf-8")) > SUMMARY_LIMIT:
-        text = text.encode("utf-8")[: SUMMARY_LIMIT - 200].decode("utf-8", "ignore")
-        text += "\n\n… (cut: GitHub keeps at most 1 MiB of job summary)\n"
-    return text
-
-
-# --- the run -------------------------------------------------------------------------
-
 
 @dataclass
 class ActionResult:
@@ -290,16 +45,19 @@ class ActionResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_proposers(enabled: bool) -> tuple[list[Proposer], str | None]:
-    """The learned fixer (`models.proposer.OnnxProposer`) when asked for, loaded up front so a
-    missing runtime or model is a warning here, never a failed review; else codemods only."""
+ProposerFactory = Callable[[], "Proposer"]
+"""Loads the learned fixer (handed in by the composition root; `bot` never imports `models`)."""
+
+
+def load_proposers(enabled: bool, factory: ProposerFactory | None = None) -> tuple[list[Proposer], str | None]:
+    """The learned fixer when asked for, loaded up front so a missing runtime or model is a
+    warning here, never a failed review; else codemods only."""
     if not enabled:
         return [], None
+    if factory is None:
+        return [], "model: the learned fixer is not part of this installation (pip install 'mendbot[cpu]'); using the codemods only"
     try:
-        # Imported by name: `bot` has no static dependency on `models` (the Action is a composition root).
-        module = importlib.import_module("models.proposer")
-        proposer = module.OnnxProposer(rules=module.measured_rules())
-        _ = proposer.model  # loads the ONNX session now
+        proposer = factory()
     except Exception as exc:  # no onnxruntime, no model artifact, a broken file: the codemods still run
         return [], f"model: the learned fixer is not available ({type(exc).__name__}: {exc}); using the codemods only"
     return [proposer], None
@@ -323,8 +81,11 @@ def _message_of(exc: Exception) -> str:
 class ActionRun:
     """One `mendbot action` invocation; `out` receives the log and the workflow commands."""
 
-    def __init__(self, runner: RunnerContext, inputs: ActionInputs, out: TextIO) -> None:
+    def __init__(
+        self, runner: RunnerContext, inputs: ActionInputs, out: TextIO, proposer: ProposerFactory | None = None
+    ) -> None:
         self.runner = runner
+        self.proposer = proposer
         self.inputs = inputs
         self.out = out
         self.notes: list[str] = []  # said in the job summary whatever the mode
@@ -399,7 +160,7 @@ class ActionRun:
                 f"pull request #{event.number} is a draft (set MENDBOT_REVIEW_DRAFTS=true to review drafts)"
             )
         gh = self.client()
-        proposers, model_note = load_proposers(self.inputs.model)
+        proposers, model_note = load_proposers(self.inputs.model, self.proposer)
         if model_note:
             self.emit(command("warning", model_note, title="mendbot"))
             self.notes.append(model_note)
@@ -580,14 +341,19 @@ def add_action_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--check-run", choices=("true", "false"), help="also publish a check run with annotations")
 
 
-def run_action(args: argparse.Namespace, env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
+def run_action(
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    proposer: ProposerFactory | None = None,
+) -> int:
     """The `mendbot action` command: exit 0 (gate passed or nothing to do), 1 (gate failed), 2 (error)."""
     env = os.environ if env is None else env
     out = sys.stdout if out is None else out
     try:
         runner = RunnerContext.from_env(env, args.event_path)
         inputs = ActionInputs.resolve(args, env)
-        action = ActionRun(runner, inputs, out)
+        action = ActionRun(runner, inputs, out, proposer)
         result = action.run()
     except ActionError as exc:
         out.write(command("error", str(exc), title="mendbot") + "\n")

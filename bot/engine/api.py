@@ -1,0 +1,252 @@
+"""The engine's one door: give it a source, a file set or paths, and proposers; get reports.
+
+Every face calls this — the CLI (`mendbot scan`), the pull-request pipeline (App and
+Action), the benchmarks — so they cannot drift apart in how fixes are proven (the
+shape follows Fixit's `fixit_bytes` / `fixit_file` / `fixit_paths`):
+
+- `review_source`: one in-memory file;
+- `review_files`: (path, bytes) pairs, e.g. blobs fetched from GitHub;
+- `review_paths`: files and folders on disk (discovery, excludes, size limit, cache);
+- `fix_files`: the proven fixes of a review applied one after another (`--fix`, `--diff`).
+
+Proving runs in three steps over the whole set: codemod fixes per file (in a
+process pool), then ONE call per proposer with every file's leftovers (a model
+batches them; the App turns it into one `model`-queue task), then the proposers'
+candidates proven and overlapping fixes combined per file. A proposer that fails
+or answers nothing leaves the codemods' fixes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from bot.engine.discover import PathFilter, discover
+from bot.engine.findings import FileReport, Finding, Fix, FixConfidence
+from bot.engine.proposers import DraftRequest, Drafts, Proposer
+from bot.engine.proving import FixOutcome, ask, codemod_fixes, combine_overlapping, fix_all, prove_drafts
+from bot.engine.scan import ScanCacheLike, ScanSettings, precheck, read_file, scan_many
+
+Narrow = Callable[[FileReport], None]
+"""Called on each scanned report before proving: drops or dismisses findings out of scope
+(a diff's lines, a baseline), so nothing is proven for a finding nobody will see."""
+Progress = Callable[[str, int, int], None]
+"""`(phase, done, total)`: phase is "scan", "prove" or the proposer's name."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass
+class Review:
+    """Reports in path order, and the decoded text of each file that has findings."""
+
+    reports: list[FileReport] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # paths asked for that do not exist
+
+    def report(self, path: str) -> FileReport | None:
+        return next((r for r in self.reports if r.path == path), None)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One file after `fix_files`: the fixes applied in order, and the resulting text."""
+
+    path: str
+    source: str
+    new_source: str
+    applied: tuple[Fix, ...]
+
+
+def _pool_map(func: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+    if jobs <= 1 or len(items) < 3:
+        return [func(item) for item in items]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(func, items, chunksize=max(1, len(items) // (jobs * 4))))
+
+
+def _jobs(jobs: int) -> int:
+    return jobs if jobs > 0 else os.cpu_count() or 1
+
+
+# Module-level workers: process pools pickle the function by name.
+_CodemodWork = tuple[str, str, list[Finding], ScanSettings]
+
+
+def _codemods(work: _CodemodWork) -> FixOutcome:
+    path, source, findings, settings = work
+    return codemod_fixes(path, source, findings, settings)
+
+
+_FinishWork = tuple[str, str, list[Finding], ScanSettings, FixOutcome, list[tuple[str, Drafts]]]
+
+
+def _finish(work: _FinishWork) -> FixOutcome:
+    path, source, findings, settings, outcome, drafts = work
+    for name, file_drafts in drafts:
+        prove_drafts(path, source, findings, settings, outcome, name, file_drafts)
+    combine_overlapping(path, source, findings, outcome, settings)
+    return outcome
+
+
+def prove_reports(
+    reports: Sequence[FileReport],
+    sources: dict[str, str],
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    *,
+    jobs: int = 1,
+    opted_in: Collection[str] = (),
+    progress: Progress | None = None,
+) -> None:
+    """Prove fixes for every report with findings, in place (the three steps above)."""
+    todo = [r for r in reports if r.findings and r.path in sources]
+    if not todo:
+        return
+    work: list[_CodemodWork] = [(r.path, sources[r.path], r.findings, settings) for r in todo]
+    if progress:
+        progress("prove", 0, len(todo))
+    outcomes = _pool_map(_codemods, work, _jobs(jobs))
+    if progress:
+        progress("prove", len(todo), len(todo))
+    drafts: dict[str, list[tuple[str, Drafts]]] = {r.path: [] for r in todo}
+    for proposer in proposers:
+        requests = [
+            DraftRequest(r.path, sources[r.path], left)
+            for r, outcome in zip(todo, outcomes, strict=True)
+            if (left := outcome.leftovers(r.findings))
+        ]
+        if progress and requests:
+            progress(proposer.name, 0, len(requests))
+        for path, file_drafts in ask(proposer, requests, frozenset(opted_in)).items():
+            if path in drafts:
+                drafts[path].append((proposer.name, file_drafts))
+        if progress and requests:
+            progress(proposer.name, len(requests), len(requests))
+    finish: list[_FinishWork] = [
+        (r.path, sources[r.path], r.findings, settings, outcome, drafts[r.path])
+        for r, outcome in zip(todo, outcomes, strict=True)
+    ]
+    for report, outcome in zip(todo, _pool_map(_finish, finish, _jobs(jobs)), strict=True):
+        report.fixes, report.rejections = outcome.fixes, outcome.rejections
+
+
+def review_source(
+    source: str | bytes,
+    path: str = "<stdin>",
+    settings: ScanSettings | None = None,
+    proposers: Sequence[Proposer] = (),
+    *,
+    opted_in: Collection[str] = (),
+) -> FileReport:
+    """Scan one in-memory file and prove a fix per finding."""
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    return review_files([(path, data)], settings or ScanSettings(), proposers, opted_in=opted_in).reports[0]
+
+
+def review_files(
+    files: Iterable[tuple[str, bytes]],
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    *,
+    narrow: Narrow | None = None,
+    prove: bool = True,
+    jobs: int = 1,
+    cache: ScanCacheLike | None = None,
+    progress: Progress | None = None,
+    opted_in: Collection[str] = (),
+) -> Review:
+    """Scan (path, bytes) pairs (from the cache where it can), narrow, and prove (unless `prove=False`)."""
+    items = list(files)
+    count = 0
+
+    def scanned(n: int) -> None:
+        nonlocal count
+        count += n
+        if progress:
+            progress("scan", count, len(items))
+
+    reports = scan_many(items, settings, jobs=jobs, cache=cache, progress=scanned if progress else None)
+    review = Review(reports=sorted(reports, key=lambda r: r.path))
+    raw = dict(items)
+    for report in review.reports:
+        if narrow is not None and report.skipped is None:
+            narrow(report)
+        if report.findings and report.path in raw:
+            text, _ = precheck(report.path, raw[report.path], settings.max_bytes)
+            if text is not None:
+                review.sources[report.path] = text
+    if prove:
+        prove_reports(
+            review.reports, review.sources, settings, proposers, jobs=jobs, opted_in=opted_in, progress=progress
+        )
+    return review
+
+
+def review_paths(
+    paths: Iterable[str],
+    settings: ScanSettings,
+    path_filter: PathFilter,
+    proposers: Sequence[Proposer] = (),
+    *,
+    only: Callable[[str], bool] | None = None,
+    **options: Any,
+) -> Review:
+    """Files and folders on disk: discovered through `path_filter` (excludes, .gitignore),
+    read within the size limit, then as `review_files` (`options` are its keywords).
+    `only` keeps the discovered files it accepts (e.g. the files of a diff)."""
+    found = discover(paths, path_filter)
+    files = [p for p in found.files if only is None or only(p)]
+    unreadable = [FileReport(s.path, skipped=s) for s in found.skipped]
+    items: list[tuple[str, bytes]] = []
+    for path in files:
+        data, skipped = read_file(path, settings.max_bytes)
+        if skipped is not None or data is None:
+            unreadable.append(FileReport(path, skipped=skipped))
+        else:
+            items.append((path, data))
+    review = review_files(items, settings, proposers, **options)
+    review.reports = sorted([*review.reports, *unreadable], key=lambda r: r.path)
+    review.missing = found.missing
+    return review
+
+
+_FixWork = tuple[str, str, list[Finding], ScanSettings, Sequence[Proposer], bool, frozenset[str]]
+
+
+def _safe(fix: Fix) -> bool:
+    return fix.confidence == FixConfidence.SAFE
+
+
+def _apply(work: _FixWork) -> tuple[str, list[Fix]]:
+    path, source, findings, settings, proposers, unsafe, opted_in = work
+    accept = (lambda fx: True) if unsafe else _safe
+    return fix_all(path, source, findings, settings, proposers, accept=accept, opted_in=opted_in)
+
+
+def fix_files(
+    review: Review,
+    settings: ScanSettings,
+    proposers: Sequence[Proposer] = (),
+    *,
+    unsafe: bool = False,
+    jobs: int = 1,
+    opted_in: Collection[str] = (),
+) -> list[Rewrite]:
+    """Apply proven fixes file by file, re-scanning between steps; `safe` fixes only unless
+    `unsafe` (ruff's `--unsafe-fixes`). Files nothing was applied to are left out."""
+    work: list[_FixWork] = [
+        (r.path, review.sources[r.path], r.findings, settings, proposers, unsafe, frozenset(opted_in))
+        for r in review.reports
+        if r.findings and r.path in review.sources
+    ]
+    out = []
+    for (path, source, *_), (new_source, applied) in zip(work, _pool_map(_apply, work, _jobs(jobs)), strict=True):
+        if applied and new_source != source:
+            out.append(Rewrite(path, source, new_source, tuple(applied)))
+    return out
+
