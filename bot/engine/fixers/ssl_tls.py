@@ -204,6 +204,8 @@ class SslSecureDefaults(Fixer):
     )
 
     def confidence_for(self, ctx: FixContext) -> FixConfidence:
+        """`safe` for B323 (the unverified context becomes the verified default one, nothing
+        else changes); `review` for B502/B504, whose protocol rewrite depends on the call's role."""
         return FixConfidence.SAFE if ctx.finding.rule_id == "B323" else FixConfidence.REVIEW
 
     def fix(self, ctx: FixContext) -> Edit | None:
