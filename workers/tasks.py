@@ -32,7 +32,7 @@ from bot.engine.proposers import DraftRequest, Drafts
 from bot.github.client import GitHubClient, RateLimited
 from bot.github.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
 from bot.github.metrics import record_model_batch, record_review_latency
-from bot.github.pull_request import review_pull_request as run_review
+from bot.github.pull_request import review_pull_request
 from bot.github.settings import load_service_settings
 from workers.app import app
 
@@ -100,7 +100,7 @@ class ModelBatch:
 
 
 @app.task(name=REVIEW_TASK, bind=True, max_retries=8, acks_late=True)
-def review_pull_request(
+def review_job(
     self: Task,
     installation: int | None,
     repo: str,
@@ -125,7 +125,7 @@ def review_pull_request(
     try:
         gh = GitHubClient(settings, installation, client)
         # The repository's own config (base branch) decides everything about the review itself.
-        outcome = run_review(gh, repo, number, head_sha, proposers=[model] if model is not None else [])
+        outcome = review_pull_request(gh, repo, number, head_sha, proposers=[model] if model is not None else [])
     except RateLimited as exc:
         raise self.retry(countdown=exc.retry_after, exc=exc) from exc
     except GithubException as exc:

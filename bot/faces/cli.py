@@ -259,7 +259,7 @@ def _emit(
     from rich.console import Console
 
     from bot.faces.report_json import to_json
-    from bot.faces.report_review import render_review
+    from bot.faces.report_preview import render_preview
     from bot.faces.report_sarif import to_sarif
     from bot.faces.report_text import render
 
@@ -272,7 +272,7 @@ def _emit(
         json.dump(to_sarif(result.reports, result.sources), out, indent=2)
         out.write("\n")
     elif args.format == "review":
-        out.write(render_review(result.reports, result.sources, scope, root or Path("."), config))
+        out.write(render_preview(result.reports, result.sources, scope, root or Path("."), config))
     else:
         console = Console(file=out, highlight=False, soft_wrap=False)
         render(console, result.reports, result.sources, show_fixes=not args.findings_only)

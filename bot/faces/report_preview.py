@@ -37,7 +37,7 @@ def _whole_file(path: str, source: str | None) -> ChangedFile:
     return ChangedFile(path, added=set(range(1, count + 1)), hunks=[(1, count)])
 
 
-def review_files(
+def preview_files(
     reports: Sequence[FileReport], sources: dict[str, str], scope: dict[str, ChangedFile] | None, root: Path
 ) -> list[ReviewFile]:
     out = []
@@ -54,7 +54,7 @@ def _clean(body: str) -> str:
     return _MARKER.sub("\n", body).strip()
 
 
-def render_review(
+def render_preview(
     reports: Sequence[FileReport],
     sources: dict[str, str],
     scope: dict[str, ChangedFile] | None,
@@ -62,7 +62,7 @@ def render_review(
     config: RepoConfig,
 ) -> str:
     """Markdown: the review body, each inline comment under its anchor, then the summary comment."""
-    files = review_files(reports, sources, scope, root)
+    files = preview_files(reports, sources, scope, root)
     composed = compose_review(files, PREVIEW_HEAD, set(), config.max_comments, config.inline_min_severity, config.rules)
     findings = [f for item in files for f in item.report.findings]
     conclusion = conclusion_for(findings, config.fail_on, any(item.report.skipped for item in files))
