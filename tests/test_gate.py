@@ -210,3 +210,20 @@ def test_emitted_fixes_parse_and_add_no_finding(source: str) -> None:
         old_lines = source.splitlines(keepends=True)
         new_lines = fix.new_source.splitlines(keepends=True)
         assert old_lines[fix.edit_end :][-3:] == new_lines[-3:] or fix.edit_end >= len(old_lines) - 3
+
+
+def test_a_model_draft_must_leave_no_finding_of_its_rule_on_the_lines_it_edited() -> None:
+    """A codemod is re-applied to prove idempotence; a model draft cannot be (the model runs
+    elsewhere), so a draft that only lowers its finding (B605 HIGH → LOW here) is rejected."""
+    from bot.engine.findings import FixConfidence
+    from bot.engine.fixers.base import Candidate
+    from bot.engine.fixers.registry import fixers_for
+
+    source = "import os\n\n\ndef run(cmd):\n    os.system(cmd)\n"
+    findings = scan_source("m.py", source, SETTINGS).findings
+    (target,) = [f for f in findings if f.rule_id == "B605"]
+    lowered = source.replace("os.system(cmd)", 'os.system("true")')
+    assert [f.severity.name for f in scan_source("m.py", lowered, SETTINGS).findings if f.rule_id == "B605"] == ["LOW"]
+    draft = Candidate(fixers_for("B605")[0], lowered, "a model's draft", FixConfidence.REVIEW, (5, 5))
+    with pytest.raises(Rejected, match="model draft cannot be re-applied"):
+        prove("m.py", source, findings, target, draft, SETTINGS, provenance="model")

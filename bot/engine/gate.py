@@ -333,11 +333,25 @@ def _check_lint(path: str, source: str, new: str, settings: ScanSettings) -> Non
 
 
 def _check_idempotent(
-    candidate: Candidate, path: str, new_findings: list[Finding], target: Finding, span: tuple[int, int]
+    candidate: Candidate,
+    path: str,
+    new_findings: list[Finding],
+    target: Finding,
+    span: tuple[int, int],
+    provenance: str = "codemod",
 ) -> None:
+    """Running mendbot again on the fixed file must not edit these lines again. A codemod is
+    re-applied to each finding of the target's rule left on the edited lines; a model draft
+    cannot be re-derived here (the model runs elsewhere, on the `model` queue in the App), so
+    for it the gate demands the fixed point outright: no such finding may be left at all."""
     for finding in new_findings:
         if finding.rule_id != target.rule_id or not _in_span(finding, span):
             continue
+        if provenance == "model":
+            raise Rejected(
+                f"not idempotent: {finding.rule_id} is still reported on the lines the model draft edited, "
+                "and a model draft cannot be re-applied inside the gate"
+            )
         again = propose(candidate.fixer, candidate.new_source, finding)
         if again is not None and again.new_source != candidate.new_source:
             raise Rejected("not idempotent: applying the fixer again changes the code again")
@@ -387,7 +401,7 @@ def prove(
         raise Rejected("no change")
 
     def idempotent(new_findings: list[Finding], span: tuple[int, int]) -> None:
-        _check_idempotent(candidate, path, new_findings, target, span)
+        _check_idempotent(candidate, path, new_findings, target, span, provenance)
 
     confined = _run_proofs(path, source, new, candidate.statement_lines, findings, target, settings, idempotent)
     return Fix(

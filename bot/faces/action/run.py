@@ -246,7 +246,7 @@ class ActionRun:
         self, gh: GitHubClient, event: PullRequestEvent, proposers: Sequence[Proposer], reason: str
     ) -> ActionResult:
         """Read-only fallback: the same analysis, shown as annotations and the job summary."""
-        from bot.github.compose import compose_review, compose_summary, conclusion_for
+        from bot.github.compose import OverflowShown, compose_review, compose_summary, conclusion_for
         from bot.github.pull_request import prepare_review
 
         repo = gh.repo(event.repo)
@@ -257,8 +257,15 @@ class ActionRun:
         findings = [f for item in files for f in item.report.findings]
         conclusion = conclusion_for(findings, config.fail_on, any(item.report.skipped for item in files))
         composed = compose_review(files, event.head_sha, set(), 0, config.inline_min_severity, config.rules)
-        summary = compose_summary(files, event.head_sha, [], composed.overflow, conclusion, config.fail_on)
-        summary = summary.replace("more finding(s), not commented inline", "finding(s), shown as annotations")
+        summary = compose_summary(
+            files,
+            event.head_sha,
+            [],
+            composed.overflow,
+            conclusion,
+            config.fail_on,
+            overflow_shown=OverflowShown.ANNOTATIONS,  # nothing was posted: the overflow is every finding
+        )
         self.emit(
             command("warning", f"{reason}: findings are shown as annotations and in the job summary", title="mendbot")
         )
