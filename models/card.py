@@ -123,8 +123,9 @@ def render(
         f"# Model card: {manifest['name']}",
         "",
         "A small sequence-to-sequence model that drafts a fix for one flagged Python statement. mendbot asks it only "
-        "for findings no codemod fixed; every draft must pass the gate (parses, compiles, the finding is gone on "
-        "re-scan, nothing new, edit confined to the statement) before anyone sees it, and is marked model-proposed "
+        "for findings no codemod fixed; every draft must pass the gate (parses and compiles, edit confined to the statement, "
+        "names bound, calls fit their signatures and nothing new fails at import, the finding is gone on re-scan "
+        "with nothing new, its rule left nowhere on the edited lines, no new lint) before anyone sees it, and is marked model-proposed "
         "with its score.",
         "",
         "## Task",

@@ -62,7 +62,7 @@ class ModelFixer(Fixer):
     title = "Model-proposed fix"
     explanation = (
         "Drafted by mendbot's learned fixer for a finding no codemod handled, then proven by the gate "
-        "(parses, compiles, the finding is gone on re-scan, nothing new, edit confined to the statement). "
+        "(parses and compiles, edit confined to the statement, names bound, calls fit their signatures and nothing new fails at import, the finding is gone on re-scan with nothing new, its rule left nowhere on the edited lines, no new lint). "
         "Review it: the model only knows the statement and its imports."
     )
     confidence = FixConfidence.REVIEW
