@@ -21,7 +21,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -241,39 +241,49 @@ class OnnxProposer:
             outputs += model.generate(
                 [view.prompt for _, view in part], num_beams=self.k, num_return=self.k, max_new_tokens=limit
             )
-        vocab = self.edit_vocab
-        output_format = model.output_format
         for ((path, source, site), view), hyps in zip(viewed, outputs, strict=True):
-            seen: set[str] = set()
             drafts = result[path].setdefault(site.finding.fingerprint, [])
-            for hyp in hyps:
-                if hyp.score < self.min_score:
-                    continue
-                text = read_answer(output_format, view, hyp.text)
-                if text is None:
-                    self.refused.append((site.finding.fingerprint, "its edit does not apply to the statement"))
-                    continue
-                if vocab is not None:
-                    why = faithful(site.finding.rule_id, site.statement, text, vocab)
-                    if why is not None:
-                        self.refused.append((site.finding.fingerprint, why))
-                        continue
-                new_source = splice(source, site, text)
-                if new_source is None or new_source in seen or new_source == source:
-                    continue
-                if vocab is not None and (why := unresolved(source, new_source)) is not None:
-                    self.refused.append((site.finding.fingerprint, why))
-                    continue
-                seen.add(new_source)
-                candidate = Candidate(
-                    fixer=self.fixer,
-                    new_source=new_source,
-                    description="drafted by the learned fixer from the statement and its imports; check it keeps the intent",
-                    confidence=FixConfidence.REVIEW,
-                    statement_lines=(site.start, site.end),
-                )
-                drafts.append((candidate, round(hyp.score, 4)))
+            drafts += self._candidates(source, site, view, hyps)
         return result
+
+    def _new_source(self, source: str, site: Site, view: Any, hyp: Any) -> str | None:
+        """One beam output as the whole new file, or None (recorded in `refused` when a filter said no)."""
+        vocab = self.edit_vocab
+        text = read_answer(self.model.output_format, view, hyp.text)
+        if text is None:
+            self.refused.append((site.finding.fingerprint, "its edit does not apply to the statement"))
+            return None
+        if vocab is not None and (why := faithful(site.finding.rule_id, site.statement, text, vocab)) is not None:
+            self.refused.append((site.finding.fingerprint, why))
+            return None
+        new_source = splice(source, site, text)
+        if new_source is None or new_source == source:
+            return None
+        if vocab is not None and (why := unresolved(source, new_source)) is not None:
+            self.refused.append((site.finding.fingerprint, why))
+            return None
+        return new_source
+
+    def _candidates(self, source: str, site: Site, view: Any, hyps: Sequence[Any]) -> list[tuple[Candidate, float]]:
+        """The distinct new files a site's beam outputs make, as gate candidates with their scores."""
+        seen: set[str] = set()
+        out = []
+        for hyp in hyps:
+            if hyp.score < self.min_score:
+                continue
+            new_source = self._new_source(source, site, view, hyp)
+            if new_source is None or new_source in seen:
+                continue
+            seen.add(new_source)
+            candidate = Candidate(
+                fixer=self.fixer,
+                new_source=new_source,
+                description="drafted by the learned fixer from the statement and its imports; check it keeps the intent",
+                confidence=FixConfidence.REVIEW,
+                statement_lines=(site.start, site.end),
+            )
+            out.append((candidate, round(hyp.score, 4)))
+        return out
 
 
 class PrecomputedProposer:
