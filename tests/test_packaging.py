@@ -4,6 +4,7 @@ linters where they are installed, and checked against the code they mirror."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -13,17 +14,22 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from email.parser import Parser
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 from ghsim import Simulator, SimulatorServer
+from ghsim.demo import run_demo
+from ghsim.localpipeline import PrivateRedis
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from rich.console import Console
 
 from bot.faces.action import ActionInputs
 from bot.faces.cli import build_parser
@@ -665,6 +671,61 @@ def test_pre_commit_hooks_run_mendbot_on_the_files_given(tmp_path: Path) -> None
     (tmp_path / "pyproject.toml").write_text('[tool.mendbot]\nexclude = ["app.py"]\n')
     done = _mendbot(["scan", "--no-progress", "--no-cache", str(target)], tmp_path, env)
     assert done.returncode == 0 and "B506" not in done.stdout, done.stdout + done.stderr
+
+
+@pytest.fixture
+def someones_redis() -> Iterator[redis.Redis]:
+    """A Redis somebody uses (a server this test starts, never a shared one): one key in db 3."""
+    if not PrivateRedis.available():
+        pytest.skip("redis-server is not installed")
+    with PrivateRedis() as server:
+        client = redis.Redis.from_url(server.url.removesuffix("/0") + "/3")
+        client.set("precious", b"keep me")
+        yield client
+        client.close()
+
+
+def _url(client: redis.Redis, db: int | None = None) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db'] if db is None else db}"
+
+
+def _untouched(client: redis.Redis) -> None:
+    assert client.get("precious") == b"keep me" and client.dbsize() == 1
+    assert list(client.info("keyspace")) == ["db3"], "the demo wrote into another database of that server"
+
+
+def test_demo_refuses_a_database_with_keys_when_it_cannot_start_its_own_redis(
+    someones_redis: redis.Redis, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(PrivateRedis, "available", staticmethod(lambda: False))  # as without redis-server
+    out = io.StringIO()
+    assert run_demo(_url(someones_redis), Console(file=out)) == 2
+    err = capsys.readouterr().err
+    assert _url(someones_redis) in err and "holds 1 key(s)" in err and "never empties" in err, err
+    assert "redis-server" in err  # what to do instead
+    _untouched(someones_redis)
+    assert run_demo(None, Console(file=out)) == 2
+    assert "redis-server is not installed" in capsys.readouterr().err
+
+
+def test_demo_runs_on_its_own_redis_beside_a_database_with_keys(someones_redis: redis.Redis) -> None:
+    out = io.StringIO()
+    assert run_demo(_url(someones_redis), Console(file=out, width=200)) == 0
+    said = out.getvalue()
+    assert f"Not using {_url(someones_redis)}" in said and "a private redis-server on redis://127.0.0.1:" in said
+    assert "Check run mendbot: failure" in said  # the whole demo ran
+    _untouched(someones_redis)
+
+
+def test_demo_on_an_empty_database_handed_in_leaves_it_empty(someones_redis: redis.Redis) -> None:
+    empty = _url(someones_redis, db=5)
+    out = io.StringIO()
+    assert run_demo(empty, Console(file=out, width=200)) == 0
+    said = out.getvalue()
+    assert f"Redis: {empty} (empty" in said and "Check run mendbot: failure" in said
+    assert redis.Redis.from_url(empty).dbsize() == 0, "the demo left keys behind"
+    _untouched(someones_redis)
 
 
 def git(cwd: Path, *args: str) -> None:

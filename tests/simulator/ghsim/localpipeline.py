@@ -3,6 +3,9 @@ a real Celery worker process, and Redis — started and stopped together.
 
 Used by the end-to-end tests and by `make demo` (`mendbot demo`): nothing is
 mocked; the only stand-in is the simulator, a real HTTP server with GitHub's rules.
+Given no Redis URL, the pipeline runs on a private `redis-server` of its own
+(`PrivateRedis`: a free loopback port, no persistence, a temporary directory),
+stopped with the rest.
 
 The worker serves both queues, `review` and `model`, with two processes: a review
 waits for its `model` batch, which the other process runs (with one process the
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess  # nosec B404 - starts mendbot's own worker with a fixed argv
+import shutil
+import socket
+import subprocess  # nosec B404 - starts mendbot's own worker and redis-server with fixed argvs
 import sys
 import tempfile
 import threading
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import redis
 import uvicorn
 
 from bot.github.settings import ServiceSettings
@@ -40,8 +46,6 @@ class UvicornThread:
     """An ASGI app on a real uvicorn server bound to 127.0.0.1, in a thread."""
 
     def __init__(self, app: Any, port: int = 0) -> None:
-        import socket
-
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", port))
         self.port = int(self._socket.getsockname()[1])
@@ -66,6 +70,87 @@ class UvicornThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class PrivateRedis:
+    """A `redis-server` of one's own: 127.0.0.1 on a free port, nothing saved (`--save ""`,
+    `--appendonly no`), its files in a temporary directory; `stop()` ends it and removes them.
+    Whatever runs on it can never touch anyone else's data, and nothing is left behind."""
+
+    def __init__(self, binary: str | None = None) -> None:
+        found = binary or shutil.which("redis-server")
+        if found is None:
+            raise FileNotFoundError("redis-server is not installed")
+        self.binary = found
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("redis-server") is not None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log(self) -> Path:
+        assert self._dir is not None
+        return Path(self._dir.name) / "redis.log"
+
+    def start(self, timeout: float = 10.0) -> PrivateRedis:
+        self._dir = tempfile.TemporaryDirectory(prefix="mendbot-redis-")
+        for _ in range(5):  # a free port can be taken between choosing it and redis binding it
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = int(probe.getsockname()[1])
+            argv = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+            argv += ["--appendonly", "no", "--dir", self._dir.name, "--logfile", str(self.log), "--daemonize", "no"]
+            self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # nosec B603
+            if self._answers(timeout):
+                return self
+            self._end()
+        said = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+        self.stop()
+        raise RuntimeError(f"redis-server did not start:\n{said}")
+
+    def _answers(self, timeout: float) -> bool:
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=1)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.process is None or self.process.poll() is not None:
+                    return False
+                try:
+                    return bool(client.ping())
+                except redis.RedisError:
+                    time.sleep(0.05)
+            return False
+        finally:
+            client.close()
+
+    def _end(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+    def stop(self) -> None:
+        self._end()
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def __enter__(self) -> PrivateRedis:
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
@@ -104,11 +189,13 @@ def real_payload(name: str, sim: Simulator, repo: str, number: int, installation
 
 
 class LocalPipeline:
-    """Simulator + receiver (threads) + `mendbot worker` (a real process), on one Redis."""
+    """Simulator + receiver (threads) + `mendbot worker` (a real process), on one Redis:
+    `redis_url`, or a private redis-server started and stopped with the pipeline when None.
+    The pipeline never empties a database; callers that hand one in own it."""
 
     def __init__(
         self,
-        redis_url: str,
+        redis_url: str | None = None,
         write_interval: float = 1.0,
         workdir: str | None = None,
         lock_seconds: int = 90,
@@ -116,7 +203,8 @@ class LocalPipeline:
         concurrency: int = 2,
         model_timeout: float = 60.0,
     ) -> None:
-        self.redis_url = redis_url
+        self.private_redis = PrivateRedis() if redis_url is None else None
+        self.redis_url = redis_url or ""
         self.queues = queues
         self.concurrency = concurrency
         self.model_timeout = model_timeout
@@ -140,6 +228,15 @@ class LocalPipeline:
         return self.workdir / "worker.log"
 
     def start(self, repos: list[str]) -> LocalPipeline:
+        try:
+            return self._start(repos)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, repos: list[str]) -> LocalPipeline:
+        if self.private_redis is not None:
+            self.redis_url = self.private_redis.start().url
         self.sim_server.start()
         # GitHub asks for ≥ 1 s between content-creating requests; the simulator enforces
         # it (with a little slack for loopback jitter) so pacing mistakes fail loudly.
@@ -213,10 +310,14 @@ class LocalPipeline:
                 self.worker.wait(timeout=5)
         if self.receiver is not None:
             self.receiver.stop()
+            self.receiver = None
         self.sim_server.stop()
         self.http.close()
+        if self.private_redis is not None:
+            self.private_redis.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+            self._tmp = None
 
     def __enter__(self) -> LocalPipeline:
         return self
