@@ -17,7 +17,6 @@ $(STAMP): pyproject.toml tests/simulator/pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	bash scripts/ensure-redis.sh
 	$(BIN)/mendbot scan examples/vulnerable_app --no-cache --model --fail-on never
 	$(BIN)/mendbot demo
 

@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ghsim.localpipeline import LocalPipeline, wait_for  # noqa: E402
@@ -42,9 +40,10 @@ def reference_pr() -> tuple[dict[str, str], dict[str, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    parser.add_argument(
+        "--redis-url", default=None, help="an empty Redis database (default: a private redis-server, started and stopped)"
+    )
     args = parser.parse_args()
-    redis.Redis.from_url(args.redis_url).flushdb()
     base, head = reference_pr()
     times = []
     findings = 0
