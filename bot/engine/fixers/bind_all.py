@@ -223,25 +223,10 @@ class BindLoopbackByDefault(Fixer):
             return None
         name = arg.keyword.value if arg.keyword is not None else None
         if ctx.refers_to(call.func, *_ENV_LOOKUPS):
-            key = call.args[0].value if call.args else None
-            positional_default = name is None and len(call.args) > 1 and call.args[1] is arg
-            if (positional_default or name == "default") and isinstance(key, cst.SimpleString):
-                return _Kind.DEFAULT if _hostish(str(key.evaluated_value)) else None
-            return None
+            return _env_default_kind(call, arg, name)
         if name == "default":
-            if _last_name(call.func) in _OPTION_CALLS and any(_hostish(s) for s in _string_args(call)):
-                return _Kind.DEFAULT
-            return None
-        func = _last_name(call.func)
-        if func is not None and ("send" in func.lower() or "connect" in func.lower()):
-            return None  # a destination, not a listening address
-        if name is not None:
-            return _Kind.HARDCODED if _hostish(name) else None
-        if func == "make_server" and call.args and call.args[0] is arg:
-            return _Kind.HARDCODED  # wsgiref.simple_server.make_server(host, port, app)
-        if func in {"create_server", "start_server"} and len(call.args) > 1 and call.args[1] is arg:
-            return _Kind.HARDCODED  # asyncio: loop.create_server(factory, host, port), start_server(cb, host, port)
-        return None
+            return _option_default_kind(call)
+        return _call_argument_kind(call, arg, name)
 
     def _in_address_tuple(self, ctx: FixContext, element: cst.Element) -> str | None:
         pair = ctx.parent(element)
@@ -263,3 +248,35 @@ class BindLoopbackByDefault(Fixer):
     def _assigns_hostish(statement: cst.Assign | cst.AnnAssign) -> bool:
         targets = [statement.target] if isinstance(statement, cst.AnnAssign) else [t.target for t in statement.targets]
         return len(targets) == 1 and _hostish(_target_name(targets[0]))
+
+
+def _env_default_kind(call: cst.Call, arg: cst.Arg, name: str | None) -> str | None:
+    """`os.environ.get("HOST", "0.0.0.0")` / `os.getenv(..., default=...)`: the default of a
+    host-like variable is a default (operators still choose); any other argument is not ours."""
+    key = call.args[0].value if call.args else None
+    positional_default = name is None and len(call.args) > 1 and call.args[1] is arg
+    if (positional_default or name == "default") and isinstance(key, cst.SimpleString):
+        return _Kind.DEFAULT if _hostish(str(key.evaluated_value)) else None
+    return None
+
+
+def _option_default_kind(call: cst.Call) -> str | None:
+    """`default="0.0.0.0"` of an argparse/click option whose flag names a host: a default."""
+    if _last_name(call.func) in _OPTION_CALLS and any(_hostish(s) for s in _string_args(call)):
+        return _Kind.DEFAULT
+    return None
+
+
+def _call_argument_kind(call: cst.Call, arg: cst.Arg, name: str | None) -> str | None:
+    """Any other call: a host-like keyword, or the host position of a known server factory, is
+    a hard-coded listening address; arguments of send/connect calls are destinations."""
+    func = _last_name(call.func)
+    if func is not None and ("send" in func.lower() or "connect" in func.lower()):
+        return None  # a destination, not a listening address
+    if name is not None:
+        return _Kind.HARDCODED if _hostish(name) else None
+    if func == "make_server" and call.args and call.args[0] is arg:
+        return _Kind.HARDCODED  # wsgiref.simple_server.make_server(host, port, app)
+    if func in {"create_server", "start_server"} and len(call.args) > 1 and call.args[1] is arg:
+        return _Kind.HARDCODED  # asyncio: loop.create_server(factory, host, port), start_server(cb, host, port)
+    return None

@@ -183,39 +183,54 @@ def _literals(site: FindingSite) -> list[tuple[str, str]]:
     rule = site.finding.rule_id
     node = site.node_of({"B105": ast.Constant, "B106": ast.Call}.get(rule, ast.FunctionDef)) or site.node
     if rule == "B105" and isinstance(node, ast.Constant) and isinstance(node.value, str):
-        parent = site.parent(node)
-        if isinstance(parent, ast.Dict) and node in parent.keys:  # `{"token_type": "Bearer"}`, `{"token": None}`
-            item = parent.values[parent.keys.index(node)]
-            text = item.value if isinstance(item, ast.Constant) and isinstance(item.value, str) else ""
-            return [(node.value, text)]
-        if isinstance(parent, ast.Subscript) and parent.slice is node:
-            assign = site.parent(parent)
-            value = assign.value if isinstance(assign, ast.Assign) else None
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                return [(node.value, value.value)]
-            return []
-        name = _assigned_name(site, node)
-        return [(name, node.value)] if name else []
+        return _string_literal(site, node, node.value)
     if rule == "B106" and isinstance(node, ast.Call):
-        return [
-            (kw.arg, kw.value.value)
-            for kw in node.keywords
-            if kw.arg
-            and _CANDIDATE.search(kw.arg)
-            and isinstance(kw.value, ast.Constant)
-            and isinstance(kw.value.value, str)
-        ]
+        return _keyword_literals(node)
     if rule == "B107" and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        args = node.args
-        positional = [*args.posonlyargs, *args.args]
-        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
-        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
-        return [
-            (arg.arg, default.value)
-            for arg, default in pairs
-            if _CANDIDATE.search(arg.arg) and isinstance(default, ast.Constant) and isinstance(default.value, str)
-        ]
+        return _default_literals(node)
     return []
+
+
+def _string_literal(site: FindingSite, node: ast.Constant, text: str) -> list[tuple[str, str]]:
+    """B105 points at a string: a dict key (`{"token": ...}`), a subscript key
+    (`conf["password"] = ...`), or the value assigned to or compared with a name."""
+    parent = site.parent(node)
+    if isinstance(parent, ast.Dict) and node in parent.keys:  # `{"token_type": "Bearer"}`, `{"token": None}`
+        item = parent.values[parent.keys.index(node)]
+        return [(text, _str_value(item))]
+    if isinstance(parent, ast.Subscript) and parent.slice is node:
+        assign = site.parent(parent)
+        value = assign.value if isinstance(assign, ast.Assign) else None
+        return [(text, value.value)] if isinstance(value, ast.Constant) and isinstance(value.value, str) else []
+    name = _assigned_name(site, node)
+    return [(name, text)] if name else []
+
+
+def _str_value(node: ast.AST | None) -> str:
+    """A str constant's value; "" for anything else (no literal secret there)."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+
+
+def _keyword_literals(call: ast.Call) -> list[tuple[str, str]]:
+    """B106: the call's secret-like keywords passed a str literal."""
+    return [
+        (kw.arg, kw.value.value)
+        for kw in call.keywords
+        if kw.arg and _CANDIDATE.search(kw.arg) and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
+    ]
+
+
+def _default_literals(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, str]]:
+    """B107: the function's secret-like parameters whose default is a str literal."""
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+    return [
+        (arg.arg, default.value)
+        for arg, default in pairs
+        if _CANDIDATE.search(arg.arg) and isinstance(default, ast.Constant) and isinstance(default.value, str)
+    ]
 
 
 @context_rule(

@@ -154,42 +154,66 @@ class HashlibWeak(Fixer):
     )
 
     def fix(self, ctx: FixContext) -> Edit | None:
-        call = ctx.flagged
-        if not isinstance(call, cst.Call) or has_star_args(call):
+        found = _weak_hash_call(ctx)
+        if found is None:
             return None
-        qualified = ctx.qualified_names(call.func)
-        if len(qualified) != 1:  # the name may come from several imports: not ours to guess
-            return None
-        func = next((q.rpartition(".")[2] for q in qualified if q.startswith("hashlib.")), None)
-        if func is None or (func not in _WEAK and func != "new"):
-            return None
-        name_arg = _weak_name_arg(call) if func == "new" else None
-        if func == "new" and name_arg is None:
-            return None
+        call, func, name_arg = found
         explicit = keyword(call, "usedforsecurity")
         in_tests = is_test_path(ctx.finding.path)
         if in_tests and explicit is not None:
             return None  # a test of the usedforsecurity flag itself
         words = _context_words(ctx)
-        if words & _PROTOCOL_WORDS or {"http", "auth"} <= words:
-            # The protocol fixes the algorithm (RFC 7616 HTTP Digest names MD5/SHA; the server picks):
-            # a swap breaks interoperability, and "not for security" would be false. Not ours to change.
+        if _protocol_fixes_algorithm(words):
             return None
         claims_security = explicit is not None or bool(words & SECURITY_WORDS)
         if in_tests or not claims_security:
             new_call = set_keyword(call, "usedforsecurity", cst.Name("False"))
             return Edit(call, new_call, "mark the hash as not for security (usedforsecurity=False); digests unchanged")
-        if name_arg is not None and isinstance(name_arg.value, cst.SimpleString):
-            literal = name_arg.value
-            new_value = literal.with_changes(value=f"{literal.prefix}{literal.quote}sha256{literal.quote}")
-            args = [a.with_changes(value=new_value) if a is name_arg else a for a in call.args]
-            new_call = call.with_changes(args=args)
-        elif isinstance(call.func, cst.Attribute):
-            new_call = call.with_changes(func=call.func.with_changes(attr=cst.Name("sha256")))
-        elif isinstance(call.func, cst.Name) and ctx.name_is_free(call, "sha256", "hashlib.sha256"):
-            ctx.add_import("hashlib", "sha256")
-            ctx.remove_import_if_unused("hashlib", call.func.value)
-            new_call = call.with_changes(func=cst.Name("sha256"))
-        else:
+        sha256_call = _sha256_call(ctx, call, name_arg)
+        if sha256_call is None:
             return None
-        return Edit(call, new_call, f"replace {func} with SHA-256 (every digest changes: stored values will not match)")
+        return Edit(
+            call, sha256_call, f"replace {func} with SHA-256 (every digest changes: stored values will not match)"
+        )
+
+
+def _weak_hash_call(ctx: FixContext) -> tuple[cst.Call, str, cst.Arg | None] | None:
+    """The flagged call as (call, hashlib function, `name` argument of `hashlib.new`) when it
+    is a weak hashlib constructor (`hashlib.md5(...)`, `hashlib.new("sha1", ...)`) imported
+    from exactly one place, with no `*args` hiding its keywords."""
+    call = ctx.flagged
+    if not isinstance(call, cst.Call) or has_star_args(call):
+        return None
+    qualified = ctx.qualified_names(call.func)
+    if len(qualified) != 1:  # the name may come from several imports: not ours to guess
+        return None
+    func = next((q.rpartition(".")[2] for q in qualified if q.startswith("hashlib.")), None)
+    if func is None or (func not in _WEAK and func != "new"):
+        return None
+    name_arg = _weak_name_arg(call) if func == "new" else None
+    if func == "new" and name_arg is None:
+        return None
+    return call, func, name_arg
+
+
+def _protocol_fixes_algorithm(words: set[str]) -> bool:
+    """The protocol fixes the algorithm (RFC 7616 HTTP Digest names MD5/SHA; the server picks;
+    WebSocket, SSH, ...): a swap breaks interoperability, and "not for security" would be
+    false. Not ours to change."""
+    return bool(words & _PROTOCOL_WORDS) or {"http", "auth"} <= words
+
+
+def _sha256_call(ctx: FixContext, call: cst.Call, name_arg: cst.Arg | None) -> cst.Call | None:
+    """The same call with SHA-256: `hashlib.new("sha256", ...)`, `hashlib.sha256(...)`, or a
+    from-imported `sha256` (when that name is free; the weak import goes if now unused)."""
+    if name_arg is not None and isinstance(name_arg.value, cst.SimpleString):
+        literal = name_arg.value
+        new_value = literal.with_changes(value=f"{literal.prefix}{literal.quote}sha256{literal.quote}")
+        return call.with_changes(args=[a.with_changes(value=new_value) if a is name_arg else a for a in call.args])
+    if isinstance(call.func, cst.Attribute):
+        return call.with_changes(func=call.func.with_changes(attr=cst.Name("sha256")))
+    if isinstance(call.func, cst.Name) and ctx.name_is_free(call, "sha256", "hashlib.sha256"):
+        ctx.add_import("hashlib", "sha256")
+        ctx.remove_import_if_unused("hashlib", call.func.value)
+        return call.with_changes(func=cst.Name("sha256"))
+    return None

@@ -153,33 +153,16 @@ class MktempToMkstemp(Fixer):
     )
 
     def fix(self, ctx: FixContext) -> Edit | None:
-        call = ctx.flagged
-        line = ctx.statement
-        if not isinstance(call, cst.Call) or has_star_args(call) or not _args_supported(call):
+        found = _path_assignment(ctx)
+        if found is None:
             return None
-        if not ctx.refers_to(call.func, "tempfile.mktemp"):
-            return None
-        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
-            return None
-        assign = line.body[0]
-        if not isinstance(assign, cst.Assign) or assign.value is not call or len(assign.targets) != 1:
-            return None
+        call, line, assign = found
         target = assign.targets[0].target
-        if _context_words(ctx, call, target) & _NOT_A_FILE_WORDS:
+        if not _may_exist(ctx, call, target):
             return None
-        if isinstance(target, cst.Name):
-            if _later_uses(ctx, target) & _WANTS_NO_FILE:
-                return None
-        elif not (isinstance(target, cst.Attribute) and attribute_chain(target) is not None):
-            return None  # tuple or subscript targets: not a plain path variable
-        if isinstance(call.func, cst.Attribute):
-            new_func: cst.BaseExpression = call.func.with_changes(attr=cst.Name("mkstemp"))
-        elif isinstance(call.func, cst.Name) and ctx.name_is_free(call, "mkstemp", "tempfile.mkstemp"):
-            ctx.add_import("tempfile", "mkstemp")
-            new_func = cst.Name("mkstemp")
-        else:
+        new_func = _mkstemp(ctx, call)
+        if new_func is None:
             return None
-        new_call = call.with_changes(func=new_func)
         fd = next((n for n in _FD_NAMES if _unused(ctx, call, n)), None)
         if fd is None or not ctx.name_is_free(call, "os"):
             return None
@@ -192,7 +175,46 @@ class MktempToMkstemp(Fixer):
             lpar=[],
             rpar=[],
         )
+        new_call = call.with_changes(func=new_func)
         new_assign = assign.with_changes(targets=[assign.targets[0].with_changes(target=pair)], value=new_call)
         first = line.with_changes(body=[new_assign])
         close = cst.SimpleStatementLine(body=[cst.Expr(cst.parse_expression(f"os.close({fd})"))])
         return Edit(line, cst.FlattenSentinel([first, close]), "create the file with tempfile.mkstemp (it now exists)")
+
+
+def _path_assignment(ctx: FixContext) -> tuple[cst.Call, cst.SimpleStatementLine, cst.Assign] | None:
+    """The flagged `tempfile.mktemp(...)` call when it is the whole value of a one-target
+    assignment on its own line: the only shape where the path has a name to keep using."""
+    call, line = ctx.flagged, ctx.statement
+    if not isinstance(call, cst.Call) or has_star_args(call) or not _args_supported(call):
+        return None
+    if not ctx.refers_to(call.func, "tempfile.mktemp"):
+        return None
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    assign = line.body[0]
+    if not isinstance(assign, cst.Assign) or assign.value is not call or len(assign.targets) != 1:
+        return None
+    return call, line, assign
+
+
+def _may_exist(ctx: FixContext, call: cst.Call, target: cst.BaseAssignTargetExpression) -> bool:
+    """Whether the code can live with the path naming an existing file: the target is a plain
+    variable or attribute, no word around it says socket/pipe/directory, and a variable is
+    not passed on to something that must create the path itself (`os.mkdir`, `bind`, ...)."""
+    if _context_words(ctx, call, target) & _NOT_A_FILE_WORDS:
+        return False
+    if isinstance(target, cst.Name):
+        return not _later_uses(ctx, target) & _WANTS_NO_FILE
+    return isinstance(target, cst.Attribute) and attribute_chain(target) is not None  # not a tuple or subscript
+
+
+def _mkstemp(ctx: FixContext, call: cst.Call) -> cst.BaseExpression | None:
+    """`tempfile.mkstemp` spelled as the call spelled mktemp (attribute, or a from-import of a
+    free name)."""
+    if isinstance(call.func, cst.Attribute):
+        return call.func.with_changes(attr=cst.Name("mkstemp"))
+    if isinstance(call.func, cst.Name) and ctx.name_is_free(call, "mkstemp", "tempfile.mkstemp"):
+        ctx.add_import("tempfile", "mkstemp")
+        return cst.Name("mkstemp")
+    return None

@@ -290,47 +290,69 @@ def _parameterise(segments: list[_Segment], placeholder: str) -> list[_Segment]:
     """
     out: list[_Segment] = [s if isinstance(s, _Hole) else _Text(s.text, s.piece) for s in segments]
     for index, segment in enumerate(out):
-        if not isinstance(segment, _Hole):
-            continue
-        before = _plain("".join(s.text if isinstance(s, _Text) else "0" for s in out[:index]))
-        after_index = index + 1
-        following = out[after_index] if after_index < len(out) else None
-        if isinstance(following, _Hole):
-            raise _Decline  # two holes side by side: not a single value
-        after = _plain(following.text) if following is not None else ""
-        if before.count('"') % 2 or before.count("`") % 2:
-            raise _Decline  # inside a quoted identifier
-        quoted = before.count("'") % 2 == 1
-        if quoted:
-            previous = out[index - 1] if index > 0 else None
-            if not (
-                isinstance(previous, _Text)
-                and previous.text.endswith("'")
-                and after.startswith("'")
-                and not after.startswith("''")
-            ):
-                raise _Decline  # part of a literal, such as LIKE '%{x}%'
-            assert following is not None
-            previous.text = previous.text[:-1]
-            following.text = following.text[1:]
-            before = before[:-1]
-            after = _plain(following.text)
-        if not _VALUE_AFTER.match(after):
-            raise _Decline
-        stripped = before.rstrip()
-        if _VALUE_BEFORE.search(stripped):
-            if _IN_OPEN.search(stripped) and not quoted and after.lstrip().startswith(")"):
-                raise _Decline  # `IN ({ids})`: most likely a pre-joined list, not one value
-        elif stripped.endswith(","):
-            paren = _innermost_open_paren(stripped)
-            if paren is None or not _LIST_OPENER.search(stripped[:paren]):
-                raise _Decline
-        else:
-            raise _Decline  # identifier position: table, column, keyword, LIMIT ...
+        if isinstance(segment, _Hole):
+            _check_hole(out, index)  # may strip the quotes around it from its neighbours
     text = "".join(s.text for s in out if isinstance(s, _Text))
     if placeholder == "?" and (text.count("?") or re.search(r"(?<!:):[A-Za-z_]", _unquoted(text))):
         raise _Decline  # would be read as extra qmark/named parameters
     return out
+
+
+def _check_hole(out: list[_Segment], index: int) -> None:
+    """Raise `_Decline` unless the hole at `index` is exactly one SQL value.
+
+    The SQL before it (earlier holes counted as a `0`) and the text after it decide: not
+    inside a quoted identifier, not part of a longer literal, followed by the end of the
+    value and preceded by a value position. A value written inside quotes (`'{x}'`) loses
+    its quotes here, in `out`, since the driver quotes a parameter itself.
+    """
+    before = _plain("".join(s.text if isinstance(s, _Text) else "0" for s in out[:index]))
+    following = out[index + 1] if index + 1 < len(out) else None
+    if isinstance(following, _Hole):
+        raise _Decline  # two holes side by side: not a single value
+    after = _plain(following.text) if following is not None else ""
+    if before.count('"') % 2 or before.count("`") % 2:
+        raise _Decline  # inside a quoted identifier
+    quoted = before.count("'") % 2 == 1
+    if quoted:
+        before, after = _unquote_hole(out, index, before, after)
+    if not _VALUE_AFTER.match(after):
+        raise _Decline
+    _check_value_position(before.rstrip(), after, quoted)
+
+
+def _unquote_hole(out: list[_Segment], index: int, before: str, after: str) -> tuple[str, str]:
+    """`'{x}'` → `{x}`: drop the quote that ends the text before the hole and the one that
+    starts the text after it (in `out`), and return the new (before, after) SQL. A hole that
+    is only part of the literal (`LIKE '%{x}%'`) raises `_Decline`."""
+    previous = out[index - 1] if index > 0 else None
+    following = out[index + 1] if index + 1 < len(out) else None
+    if not (
+        isinstance(previous, _Text)
+        and isinstance(following, _Text)
+        and previous.text.endswith("'")
+        and after.startswith("'")
+        and not after.startswith("''")
+    ):
+        raise _Decline  # part of a literal, such as LIKE '%{x}%'
+    previous.text = previous.text[:-1]
+    following.text = following.text[1:]
+    return before[:-1], _plain(following.text)
+
+
+def _check_value_position(stripped: str, after: str, quoted: bool) -> None:
+    """Raise `_Decline` unless the SQL before a hole (`stripped`, trailing space removed) puts
+    a value there: after a comparison, `LIKE`, `VALUES (` or `IN (`, or after a comma inside
+    `VALUES (...)` / `IN (...)`. An unquoted `IN ({ids})` is most likely a pre-joined list."""
+    if _VALUE_BEFORE.search(stripped):
+        if _IN_OPEN.search(stripped) and not quoted and after.lstrip().startswith(")"):
+            raise _Decline  # `IN ({ids})`: most likely a pre-joined list, not one value
+    elif stripped.endswith(","):
+        paren = _innermost_open_paren(stripped)
+        if paren is None or not _LIST_OPENER.search(stripped[:paren]):
+            raise _Decline
+    else:
+        raise _Decline  # identifier position: table, column, keyword, LIMIT ...
 
 
 def _unquoted(text: str) -> str:

@@ -259,29 +259,15 @@ class SslSecureDefaults(Fixer):
         sock = positional(call, 0) or keyword(call, "sock")
         if sock is None or len([a for a in call.args if a.keyword is None]) > 1:
             return None
-        cafile: cst.BaseExpression | None = None
-        kept: list[cst.Arg] = []
-        for arg in call.args:
-            name = arg.keyword.value if arg.keyword is not None else None
-            if arg is sock or name in _WRAP_KEPT:
-                kept.append(arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT) if arg is sock else arg)
-            elif name == "ca_certs":
-                cafile = arg.value
-            elif name == "cert_reqs" and ctx.refers_to(arg.value, "ssl.CERT_REQUIRED"):
-                continue  # what the default context does anyway
-            elif name == "server_side" and m.matches(arg.value, m.Name("False")):
-                continue
-            else:
-                return None  # certfile/keyfile/ciphers/CERT_NONE/server side: not a drop-in
+        split = _wrap_socket_arguments(ctx, call, sock)
+        if split is None:
+            return None
+        kept, cafile = split
         hostname = _server_hostname(ctx, sock.value)
         if hostname is None:
             return None
-        if isinstance(call.func, cst.Attribute):
-            factory: cst.BaseExpression = call.func.with_changes(attr=cst.Name("create_default_context"))
-        elif isinstance(call.func, cst.Name):
-            ctx.add_import("ssl", "create_default_context")
-            factory = cst.Name("create_default_context")
-        else:
+        factory = _default_context_factory(ctx, call.func)
+        if factory is None:
             return None
         factory_args = [] if cafile is None else [cst.Arg(keyword=cst.Name("cafile"), value=cafile, equal=_EQ)]
         context = cst.Call(func=factory, args=factory_args)
@@ -292,6 +278,48 @@ class SslSecureDefaults(Fixer):
             ),
         )
         return Edit(call, new_call, "wrap with ssl.create_default_context() and check the server's host name")
+
+
+def _wrap_socket_arguments(
+    ctx: FixContext, call: cst.Call, sock: cst.Arg
+) -> tuple[list[cst.Arg], cst.BaseExpression | None] | None:
+    """`ssl.wrap_socket`'s arguments as (what `SSLContext.wrap_socket` keeps, the `ca_certs`
+    value for the context's `cafile`), or None when one has no drop-in equivalent.
+
+    The socket becomes positional; `cert_reqs=CERT_REQUIRED` and `server_side=False` are
+    what the default context and a client do anyway, so they go; certfile, keyfile,
+    ciphers, CERT_NONE or a server side would need a human."""
+    cafile: cst.BaseExpression | None = None
+    kept: list[cst.Arg] = []
+    for arg in call.args:
+        name = arg.keyword.value if arg.keyword is not None else None
+        if arg is sock:
+            kept.append(arg.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT))
+        elif name in _WRAP_KEPT:
+            kept.append(arg)
+        elif name == "ca_certs":
+            cafile = arg.value
+        elif not _redundant_wrap_argument(ctx, name, arg.value):
+            return None  # certfile/keyfile/ciphers/CERT_NONE/server side: not a drop-in
+    return kept, cafile
+
+
+def _redundant_wrap_argument(ctx: FixContext, name: str | None, value: cst.BaseExpression) -> bool:
+    """What the default context does anyway: verify certificates, act as the client."""
+    if name == "cert_reqs":
+        return ctx.refers_to(value, "ssl.CERT_REQUIRED")
+    return name == "server_side" and m.matches(value, m.Name("False"))
+
+
+def _default_context_factory(ctx: FixContext, func: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`ssl.create_default_context` spelled as the call spelled `wrap_socket` (attribute, or a
+    from-import)."""
+    if isinstance(func, cst.Attribute):
+        return func.with_changes(attr=cst.Name("create_default_context"))
+    if isinstance(func, cst.Name):
+        ctx.add_import("ssl", "create_default_context")
+        return cst.Name("create_default_context")
+    return None
 
 
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
