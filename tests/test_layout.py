@@ -94,6 +94,20 @@ def test_nothing_is_reached_by_a_string(module: str, path: Path) -> None:
             assert "-A workers" not in node.value, f"{rel}:{node.lineno} names a module in a string"
 
 
+@pytest.mark.parametrize("room", ["bot/engine", "bot/github", "bot/faces"])
+def test_no_function_above_complexity_grade_c(room: str) -> None:
+    """`radon cc -n D` on the room prints nothing: no function or class over 20 branches."""
+    from radon.complexity import cc_visit
+
+    too_complex = [
+        f"{path.relative_to(ROOT)}:{block.lineno} {block.fullname} ({block.complexity})"
+        for path in sorted((ROOT / room).rglob("*.py"))
+        for block in cc_visit(path.read_text(encoding="utf-8"))
+        if block.complexity > 20
+    ]
+    assert not too_complex, "split into smaller named helpers: " + ", ".join(too_complex)
+
+
 def test_the_engine_door_is_the_public_api() -> None:
     import bot.engine as engine
 
