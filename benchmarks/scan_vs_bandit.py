@@ -5,7 +5,12 @@ site-packages), copied to a temp folder so both tools read identical files.
 Checks that both report the identical finding set, then prints lines/s and the
 ratio for mendbot cold (empty cache) and warm (second run on the same cache).
 
-    .venv/bin/python benchmarks/scan_vs_bandit.py [--tree PATH] [--runs 3]
+Two jobs: `findings` (`--findings-only`, what bandit does) and `default` (findings and
+proven fixes, what a user runs). For the default job it also checks that the proven
+fixes are identical between the cold run, the warm run and (first run only, one
+process) `--jobs 1`.
+
+    .venv/bin/python benchmarks/scan_vs_bandit.py [--tree PATH] [--runs 3] [--job default|findings|both]
 """
 
 from __future__ import annotations
@@ -59,17 +64,30 @@ def mendbot_set(stdout: str, root: Path) -> set[tuple[str, str, int]]:
     }
 
 
+def mendbot_fixes(stdout: str, root: Path) -> set[tuple[str, str, int, str]]:
+    data = json.loads(stdout)
+    return {
+        (os.path.relpath(file["path"], root), f["rule_id"], f["line"], f["fix"]["diff"])
+        for file in data["files"]
+        for f in file["findings"]
+        if f.get("fix")
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tree", type=Path, help="tree to scan (default: a copy of the stdlib)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--job", choices=("default", "findings", "both"), default="both")
     args = parser.parse_args()
+    jobs = ("findings", "default") if args.job == "both" else (args.job,)
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-") as tmp:
         work = Path(tmp)
         tree = args.tree.resolve() if args.tree else copy_stdlib(work)
         files, lines = count_lines(tree)
         print(f"tree: {tree} — {files:,} .py files, {lines:,} lines; cores: {os.cpu_count()}")
-        bandit_times, cold_times, warm_times = [], [], []
+        bandit_times: list[float] = []
+        times: dict[str, dict[str, list[float]]] = {job: {"cold": [], "warm": []} for job in jobs}
         ok = True
         for run in range(args.runs):
             out = work / "bandit.json"
@@ -78,48 +96,66 @@ def main() -> int:
                 print(proc.stderr[-2000:])
                 return 2
             bandit_times.append(t_bandit)
-            cache = work / f"cache{run}"
-            base = [
-                str(BIN / "mendbot"),
-                "scan",
-                str(tree),
-                "--findings-only",
-                "--format",
-                "json",
-                "--no-default-excludes",
-                "--cache-dir",
-                str(cache),
-                "--fail-on",
-                "never",
-                "--allow-unscanned",
-            ]
-            env = {**os.environ, "MENDBOT_SKIP_ASSERTS_IN_TESTS": "false"}  # bandit's CLI reports those too
-            t_cold, cold = timed(base, env)
-            t_warm, warm = timed(base, env)
-            if cold.returncode != 0 or warm.returncode != 0:
-                print(cold.stderr[-2000:], warm.stderr[-2000:])
-                return 2
-            cold_times.append(t_cold)
-            warm_times.append(t_warm)
             expected = bandit_set(out, tree)
-            got_cold, got_warm = mendbot_set(cold.stdout, tree), mendbot_set(warm.stdout, tree)
-            same = expected == got_cold == got_warm
-            ok &= same
-            print(
-                f"run {run + 1}: bandit {t_bandit:7.2f}s  mendbot cold {t_cold:7.2f}s  warm {t_warm:6.2f}s  "
-                f"findings bandit={len(expected)} mendbot={len(got_cold)} identical={same}"
-            )
-            if not same:
-                print("  only bandit:", sorted(expected - got_cold)[:10])
-                print("  only mendbot:", sorted(got_cold - expected)[:10])
-        b, c, w = (statistics.median(x) for x in (bandit_times, cold_times, warm_times))
+            line = f"run {run + 1}: bandit {t_bandit:7.2f}s"
+            for job in jobs:
+                same, summary = measure(job, tree, work / f"cache-{job}-{run}", expected, times[job], single=run == 0)
+                ok &= same
+                line += f"  | {job}: {summary}"
+            print(line, flush=True)
+        b = statistics.median(bandit_times)
         print()
-        print(f"{'':16}{'median s':>10}{'lines/s':>12}{'vs bandit':>11}")
-        print(f"{'bandit -r':16}{b:10.2f}{lines / b:12,.0f}{1.0:10.2f}x")
-        print(f"{'mendbot cold':16}{c:10.2f}{lines / c:12,.0f}{b / c:10.2f}x")
-        print(f"{'mendbot warm':16}{w:10.2f}{lines / w:12,.0f}{b / w:10.2f}x")
-        print(f"finding sets identical in every run: {ok}")
+        print(f"{'':24}{'median s':>10}{'lines/s':>12}{'vs bandit':>11}")
+        print(f"{'bandit -r':24}{b:10.2f}{lines / b:12,.0f}{'1.00x':>11}")
+        for job in jobs:
+            for phase in ("cold", "warm"):
+                m = statistics.median(times[job][phase])
+                label = f"mendbot {job} {phase}"
+                print(f"{label:24}{m:10.2f}{lines / m:12,.0f}{m / b:10.2f}x")
+        print("(vs bandit: mendbot's time / bandit's time — below 1.00x is faster)")
+        print(f"finding sets (and proven fixes) identical in every run: {ok}")
         return 0 if ok else 1
+
+
+def measure(
+    job: str, tree: Path, cache: Path, expected: set[tuple[str, str, int]], times: dict[str, list[float]], single: bool
+) -> tuple[bool, str]:
+    """One cold and one warm run of a job (and, for the default job's first run, `--jobs 1`)."""
+    base = [str(BIN / "mendbot"), "scan", str(tree), "--format", "json", "--no-default-excludes"]
+    base += ["--fail-on", "never", "--allow-unscanned"]
+    if job == "findings":
+        base.append("--findings-only")
+    # bandit's CLI reports asserts in tests, deliberate shapes and lines marked noqa too: to compare
+    # finding sets, mendbot is told not to leave those out (what it proves for them is still measured).
+    env = {
+        **os.environ,
+        "MENDBOT_SKIP_ASSERTS_IN_TESTS": "false",
+        "MENDBOT_CONTEXT_RULES": "false",
+        "MENDBOT_HONOUR_NOQA": "false",
+    }
+    t_cold, cold = timed([*base, "--cache-dir", str(cache)], env)
+    t_warm, warm = timed([*base, "--cache-dir", str(cache)], env)
+    if cold.returncode != 0 or warm.returncode != 0:
+        print(cold.stderr[-2000:], warm.stderr[-2000:])
+        return False, "failed"
+    times["cold"].append(t_cold)
+    times["warm"].append(t_warm)
+    got_cold, got_warm = mendbot_set(cold.stdout, tree), mendbot_set(warm.stdout, tree)
+    same = expected == got_cold == got_warm
+    summary = f"cold {t_cold:7.2f}s warm {t_warm:6.2f}s findings={len(got_cold)} identical={same}"
+    if not same:
+        print("  only bandit:", sorted(expected - got_cold)[:10])
+        print("  only mendbot:", sorted(got_cold - expected)[:10])
+    if job == "default":
+        fixes_cold, fixes_warm = mendbot_fixes(cold.stdout, tree), mendbot_fixes(warm.stdout, tree)
+        fixes_same = fixes_cold == fixes_warm
+        if single:
+            t_one, one = timed([*base, "--no-cache", "--jobs", "1"], env)
+            fixes_same &= one.returncode == 0 and mendbot_fixes(one.stdout, tree) == fixes_cold
+            summary += f" jobs1 {t_one:7.2f}s"
+        summary += f" fixes={len(fixes_cold)} fixes-identical={fixes_same}"
+        same &= fixes_same
+    return same, summary
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ class ModelCommands:
 
     def scan_proposers(self, args: argparse.Namespace, opted_in: Sequence[str]) -> list[Proposer]:
         args.model_rules = list(opted_in)
-        proposers: list[Proposer] = proposers_from_args(args, log=lambda m: print(m, file=sys.stderr))
+        say = (lambda m: print(m, file=sys.stderr)) if sys.stderr.isatty() else None  # nothing into a pipe
+        proposers: list[Proposer] = proposers_from_args(args, log=say)
         return proposers
 
     def action_proposer(self) -> Proposer:

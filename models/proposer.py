@@ -16,6 +16,7 @@ model as one batch: batching is where ONNX Runtime's throughput comes from.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Collection, Sequence
@@ -190,6 +191,18 @@ class OnnxProposer:
         self.name = f"model:{label}"
         self.fixer = ModelFixer(self.name)
         self.refused: list[tuple[str, str]] = []  # (fingerprint, why) for outputs the filter kept from the gate
+
+    @property
+    def cache_key(self) -> str:
+        """What the proof cache keys this proposer's drafts by: the artifact (its manifest holds
+        every file's sha256), the beam width, the filters and the rules it is asked about."""
+        manifest = self.model_dir / "manifest.json"
+        try:
+            artifact = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
+        except OSError:
+            artifact = "no-manifest"
+        rules = "all" if self.rules is None else ",".join(sorted(self.rules))
+        return f"{self.name}|{artifact}|k={self.k}|min={self.min_score}|filter={self.filter_edits}|rules={rules}"
 
     def __getstate__(self) -> dict[str, object]:
         """Picklable for process pools (`mendbot scan --jobs`): each process loads its own session."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,43 @@ def test_a_worker_serving_review_and_model_gets_two_processes_at_least() -> None
     assert worker_concurrency("model", 1) == 1  # the GPU worker
     assert worker_concurrency("review", None) is None  # Celery's default
     assert worker_concurrency("review,model", 1, model_queue=False) == 1  # reviews never wait
+
+
+def _scan_with_stderr(target: Path, stderr: int) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", "scan", str(target), "--no-cache", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        timeout=240,
+        check=False,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+def test_progress_shows_every_phase_on_a_terminal_and_nothing_in_a_pipe(tmp_path: Path) -> None:
+    import pty
+
+    target = tmp_path / "app.py"
+    target.write_text("import yaml\n\n\ndef load(text):\n    return yaml.load(text)\n", encoding="utf-8")
+    piped = _scan_with_stderr(target, subprocess.PIPE)
+    assert piped.returncode == 1 and piped.stderr == b"", piped.stderr  # a pipe gets the report only
+    assert json.loads(piped.stdout)["files"][0]["findings"][0]["rule_id"] == "B506"
+    leader, follower = pty.openpty()
+    try:
+        on_tty = _scan_with_stderr(target, follower)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert on_tty.returncode == 1
+    assert json.loads(on_tty.stdout) == json.loads(piped.stdout)  # the report is the same either way
+    text = shown.decode("utf-8", "replace")
+    assert "scanning" in text and "proving fixes" in text, text[:500]

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from bot.engine.discover import PathFilter, discover
 from bot.engine.findings import FileReport, Finding, Fix, FixConfidence
+from bot.engine.proofcache import ProofCache, proof_key, proposer_keys
 from bot.engine.proposers import DraftRequest, Drafts, Proposer
 from bot.engine.proving import FixOutcome, ask, codemod_fixes, combine_overlapping, fix_all, prove_drafts
 from bot.engine.scan import ScanCacheLike, ScanSettings, precheck, read_file, scan_many
@@ -62,11 +63,23 @@ class Rewrite:
     applied: tuple[Fix, ...]
 
 
-def _pool_map(func: Callable[[_T], _R], items: list[_T], jobs: int) -> list[_R]:
+def _pool_map(
+    func: Callable[[_T], _R], items: list[_T], jobs: int, done: Callable[[int], None] | None = None
+) -> list[_R]:
+    """`func` over `items` in order, in a process pool when it pays; `done(n)` after each result."""
+    out: list[_R] = []
     if jobs <= 1 or len(items) < 3:
-        return [func(item) for item in items]
+        for item in items:
+            out.append(func(item))
+            if done:
+                done(len(out))
+        return out
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(func, items, chunksize=max(1, len(items) // (jobs * 4))))
+        for result in pool.map(func, items, chunksize=max(1, len(items) // (jobs * 8))):
+            out.append(result)
+            if done:
+                done(len(out))
+    return out
 
 
 def _jobs(jobs: int) -> int:
@@ -102,17 +115,42 @@ def prove_reports(
     jobs: int = 1,
     opted_in: Collection[str] = (),
     progress: Progress | None = None,
+    proofs: ProofCache | None = None,
 ) -> None:
-    """Prove fixes for every report with findings, in place (the three steps above)."""
+    """Prove fixes for every report with findings, in place (the three steps above). With
+    `proofs`, a file whose proof inputs are unchanged takes its outcome from the cache."""
     todo = [r for r in reports if r.findings and r.path in sources]
+    keys = proposer_keys(proposers) if proofs is not None else None
+    pending: dict[str, str] = {}
+    if proofs is not None and keys is not None:
+        todo, pending = _from_cache(todo, sources, settings, proofs, keys, opted_in)
     if not todo:
         return
     work: list[_CodemodWork] = [(r.path, sources[r.path], r.findings, settings) for r in todo]
     if progress:
         progress("prove", 0, len(todo))
-    outcomes = _pool_map(_codemods, work, _jobs(jobs))
-    if progress:
-        progress("prove", len(todo), len(todo))
+    step = (lambda n: progress("prove", n, len(todo))) if progress else None
+    outcomes = _pool_map(_codemods, work, _jobs(jobs), step)
+    drafts = _ask_proposers(todo, outcomes, sources, proposers, frozenset(opted_in), progress)
+    finish: list[_FinishWork] = [
+        (r.path, sources[r.path], r.findings, settings, outcome, drafts[r.path])
+        for r, outcome in zip(todo, outcomes, strict=True)
+    ]
+    for report, outcome in zip(todo, _pool_map(_finish, finish, _jobs(jobs)), strict=True):
+        report.fixes, report.rejections = outcome.fixes, outcome.rejections
+    if proofs is not None and pending:
+        proofs.put_many([(pending[r.path], (r.fixes, r.rejections)) for r in todo if r.path in pending])
+
+
+def _ask_proposers(
+    todo: Sequence[FileReport],
+    outcomes: Sequence[FixOutcome],
+    sources: dict[str, str],
+    proposers: Sequence[Proposer],
+    opted_in: frozenset[str],
+    progress: Progress | None,
+) -> dict[str, list[tuple[str, Drafts]]]:
+    """One call per proposer with every file's leftovers; path → (proposer name, drafts) pairs."""
     drafts: dict[str, list[tuple[str, Drafts]]] = {r.path: [] for r in todo}
     for proposer in proposers:
         requests = [
@@ -122,17 +160,34 @@ def prove_reports(
         ]
         if progress and requests:
             progress(proposer.name, 0, len(requests))
-        for path, file_drafts in ask(proposer, requests, frozenset(opted_in)).items():
+        for path, file_drafts in ask(proposer, requests, opted_in).items():
             if path in drafts:
                 drafts[path].append((proposer.name, file_drafts))
         if progress and requests:
             progress(proposer.name, len(requests), len(requests))
-    finish: list[_FinishWork] = [
-        (r.path, sources[r.path], r.findings, settings, outcome, drafts[r.path])
-        for r, outcome in zip(todo, outcomes, strict=True)
-    ]
-    for report, outcome in zip(todo, _pool_map(_finish, finish, _jobs(jobs)), strict=True):
-        report.fixes, report.rejections = outcome.fixes, outcome.rejections
+    return drafts
+
+
+def _from_cache(
+    todo: list[FileReport],
+    sources: dict[str, str],
+    settings: ScanSettings,
+    proofs: ProofCache,
+    keys: Sequence[str],
+    opted_in: Collection[str],
+) -> tuple[list[FileReport], dict[str, str]]:
+    """Fill the reports the proof cache knows; return the others and their keys (to store later)."""
+    left: list[FileReport] = []
+    pending: dict[str, str] = {}
+    for report in todo:
+        key = proof_key(report.path, sources[report.path], report.findings, settings, keys, opted_in)
+        hit = proofs.get(key)
+        if hit is None:
+            left.append(report)
+            pending[report.path] = key
+        else:
+            report.fixes, report.rejections = hit
+    return left, pending
 
 
 def review_source(
@@ -159,8 +214,10 @@ def review_files(
     cache: ScanCacheLike | None = None,
     progress: Progress | None = None,
     opted_in: Collection[str] = (),
+    proofs: ProofCache | None = None,
 ) -> Review:
-    """Scan (path, bytes) pairs (from the cache where it can), narrow, and prove (unless `prove=False`)."""
+    """Scan (path, bytes) pairs (from the cache where it can), narrow, and prove (unless `prove=False`;
+    from the proof cache where it can)."""
     items = list(files)
     count = 0
 
@@ -182,7 +239,14 @@ def review_files(
                 review.sources[report.path] = text
     if prove:
         prove_reports(
-            review.reports, review.sources, settings, proposers, jobs=jobs, opted_in=opted_in, progress=progress
+            review.reports,
+            review.sources,
+            settings,
+            proposers,
+            jobs=jobs,
+            opted_in=opted_in,
+            progress=progress,
+            proofs=proofs,
         )
     return review
 

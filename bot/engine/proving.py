@@ -12,6 +12,7 @@ edit the same lines by one combined fix. `fix_each` is the three for one file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bot.engine.findings import Finding, Fix, Rejection
-from bot.engine.fixers.base import Candidate, propose
+from bot.engine.fixers.base import Candidate, Fixer, propose
+from bot.engine.fixers.base.focus import focus
 from bot.engine.fixers.registry import fixers_for
 from bot.engine.gate import Rejected, prove, prove_combined
-from bot.engine.project import facts_for
+from bot.engine.project import ProjectFacts, facts_for
 from bot.engine.proposers import DraftRequest, Drafts, Proposer, may_draft
 from bot.engine.scan import ScanSettings, scan_source
 
@@ -51,6 +53,42 @@ def _parse(source: str) -> cst.Module | None:
         return None
 
 
+class _Views:
+    """The file as the fixers see it: a focused view (`fixers.base.focus`) parsed once, and the
+    full module parsed only for a fixer that needs it or an edit the view cannot map back."""
+
+    def __init__(self, source: str, targets: Sequence[Finding], focused: bool = True) -> None:
+        self.source = source
+        self.view = focus(source, [(f.start_line, f.end_line) for f in targets]) if focused else None
+        self.focused = _parse(self.view.text) if self.view is not None else None
+        self._full: cst.Module | None = None
+        self._full_parsed = False
+
+    @property
+    def full(self) -> cst.Module | None:
+        if not self._full_parsed:
+            self._full, self._full_parsed = _parse(self.source), True
+        return self._full
+
+    @property
+    def parses(self) -> bool:
+        return self.focused is not None or self.full is not None
+
+    def propose(self, fixer: Fixer, finding: Finding, facts: ProjectFacts) -> Candidate | None:
+        if self.view is not None and self.focused is not None and not fixer.whole_module:
+            drafted = propose(
+                fixer, self.view.text, finding, self.focused, facts, self.view.used_elsewhere, self.view.imported
+            )
+            if drafted is None:
+                return None
+            full_text = self.view.unfocus(drafted.new_source)
+            if full_text is not None:
+                return dataclasses.replace(drafted, new_source=full_text)
+        if self.full is None:
+            return None
+        return propose(fixer, self.source, finding, self.full, facts)
+
+
 def codemod_fixes(
     path: str, source: str, findings: Sequence[Finding], settings: ScanSettings, fixable: Wanted = _every
 ) -> FixOutcome:
@@ -59,15 +97,15 @@ def codemod_fixes(
     targets = [f for f in findings if fixable(f)]
     if not any(fixers_for(f.rule_id) for f in targets):
         return outcome
-    module = _parse(source)
-    if module is None:
+    views = _Views(source, [f for f in targets if fixers_for(f.rule_id)])
+    if not views.parses:
         outcome.rejections += [Rejection(f, "-", "libcst cannot parse this file; no fix attempted") for f in targets]
         return outcome
     facts = settings.project_facts or facts_for(settings.root)
     for finding in targets:
         for fixer in fixers_for(finding.rule_id):
             try:
-                candidate = propose(fixer, source, finding, module, facts)
+                candidate = views.propose(fixer, finding, facts)
             except Exception as exc:  # a fixer bug must not sink the review
                 outcome.rejections.append(Rejection(finding, fixer.name, f"fixer crashed: {type(exc).__name__}: {exc}"))
                 continue

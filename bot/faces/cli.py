@@ -215,7 +215,7 @@ def _scan_request(args: argparse.Namespace, plugin: ModelPlugin | None) -> ScanR
         excludes=(*(DEFAULT_EXCLUDES if config.default_excludes else ()), *config.exclude),
         scope=scope,
         mode="fix" if args.fix else "diff" if args.diff else "findings" if args.findings_only else "review",
-        progress=not args.no_progress and args.format == "text" and sys.stderr.isatty(),
+        progress=not args.no_progress and sys.stderr.isatty(),  # a terminal only: never into a pipe
         proposers=_proposers(args, config, plugin),
         unsafe_fixes=args.unsafe_fixes,
         baseline=_baseline(args, root),

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from bot.engine.api import Narrow, Progress, Review, fix_files, review_paths
 from bot.engine.baseline import Baseline
-from bot.engine.cache import ScanCache
+from bot.engine.cache import ScanCache, default_cache_dir
 from bot.engine.config import RepoConfig
 from bot.engine.diffscope import ChangedFile, keep
 from bot.engine.discover import PathFilter
 from bot.engine.findings import FileReport
 from bot.engine.gate import unified_diff
+from bot.engine.proofcache import ProofCache
 from bot.engine.proposers import Proposer
 from bot.engine.scan import ScanSettings, decode_source, source_encoding
 
@@ -80,17 +81,21 @@ def progress_display(enabled: bool) -> Iterator[Progress | None]:
     if not enabled:
         yield None
         return
+    from rich.console import Console
     from rich.progress import Progress as Bars
     from rich.progress import TaskID
 
-    bars = Bars(transient=True)
+    bars = Bars(console=Console(stderr=True), transient=True)
     tasks: dict[str, TaskID] = {}
 
     def advance(phase: str, done: int, total: int) -> None:
-        if phase not in tasks:
+        new = phase not in tasks
+        if new:
             label = {"scan": "scanning", "prove": "proving fixes"}.get(phase, f"asking {phase}")
             tasks[phase] = bars.add_task(label, total=total)
         bars.update(tasks[phase], completed=done, total=total)
+        if new or done == total:  # every phase is drawn at least once, however fast it is
+            bars.refresh()
 
     bars.start()
     try:
@@ -154,6 +159,7 @@ def execute(request: ScanRequest) -> ScanResult:
     scope = request.scope
     only = (lambda p: _scope_key(p, request.root) in scope) if scope is not None else None
     cache = ScanCache(config.cache_dir) if config.cache else None
+    proofs = ProofCache(config.cache_dir or default_cache_dir()) if config.cache else None
     try:
         with progress_display(request.progress) as progress:
             review = review_paths(
@@ -168,10 +174,13 @@ def execute(request: ScanRequest) -> ScanResult:
                 cache=cache,
                 progress=progress,
                 opted_in=config.model_rules,
+                proofs=proofs,
             )
     finally:
         if cache is not None:
             cache.close()
+        if proofs is not None:
+            proofs.close()
     result = ScanResult(reports=review.reports, sources=review.sources, missing=review.missing)
     if request.mode in ("diff", "fix"):
         _rewrite(request, review, settings, result)

@@ -37,6 +37,7 @@ def _loads_host_keys(module: cst.Module) -> bool:
 
 @register
 class ParamikoRejectUnknownHosts(Fixer):
+    whole_module = True  # `_loads_host_keys` looks at every call of the file
     rule_ids = ("B507",)
     name = "paramiko-reject-unknown-hosts"
     title = "Reject unknown SSH host keys (paramiko.RejectPolicy)"

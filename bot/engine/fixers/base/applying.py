@@ -39,10 +39,15 @@ def tidy_imports(
     new_module: cst.Module,
     wanted: Sequence[tuple[str, str | None, str | None]] = (),
     removals: Sequence[tuple[str, str | None]] = (),
+    used_elsewhere: frozenset[str] = frozenset(),
 ) -> cst.Module:
     """After an edit: drop the imports it made unused (and those asked for), then add the
-    wanted ones where isort/ruff would put them. Codemods and model drafts both end here."""
-    unused = [(mod, obj, None) for mod, obj in removals] + _imports_made_unused(old_code, new_module.code)
+    wanted ones where isort/ruff would put them. Codemods and model drafts both end here.
+    `used_elsewhere`: names used in code the module does not show (a focused view's blanked
+    bodies), so an import they need is never dropped."""
+    unused = [(mod, obj, None) for mod, obj in removals] + _imports_made_unused(
+        old_code, new_module.code, used_elsewhere
+    )
     if unused:
         codemod_context = CodemodContext()
         for module_name, obj, asname in unused:
@@ -53,7 +58,9 @@ def tidy_imports(
     return new_module
 
 
-def _imports_made_unused(old_code: str, new_code: str) -> list[tuple[str, str | None, str | None]]:
+def _imports_made_unused(
+    old_code: str, new_code: str, used_elsewhere: frozenset[str] = frozenset()
+) -> list[tuple[str, str | None, str | None]]:
     """Top-level imports the old file used and the edited one no longer does.
 
     A fix that replaces `os.system(...)` by `subprocess.run(...)` must not leave `import os`
@@ -75,7 +82,7 @@ def _imports_made_unused(old_code: str, new_code: str) -> list[tuple[str, str | 
         }
         return names | exported
 
-    before, after = loads(old_tree), loads(new_tree)
+    before, after = loads(old_tree) | used_elsewhere, loads(new_tree) | used_elsewhere
     out: list[tuple[str, str | None, str | None]] = []
     for statement in old_tree.body:
         if isinstance(statement, ast.Import):
@@ -124,8 +131,12 @@ def propose(
     finding: Finding,
     module: cst.Module | None = None,
     project: ProjectFacts = NO_FACTS,
+    used_elsewhere: frozenset[str] = frozenset(),
+    imported: frozenset[str] | None = None,
 ) -> Candidate | None:
-    """Run one fixer on one finding; `None` when it declines or cannot locate it."""
+    """Run one fixer on one finding; `None` when it declines or cannot locate it.
+    `used_elsewhere`, `imported`: what a focused view does not show (`focus.Focus`): the names
+    its blanked bodies use, and every module the whole file imports."""
     try:
         parsed = module if module is not None else cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError):
@@ -136,14 +147,20 @@ def propose(
         return None
     flagged, statement = located
     ctx = FixContext(
-        finding=finding, source=source, wrapper=wrapper, flagged=flagged, statement=statement, project=project
+        finding=finding,
+        source=source,
+        wrapper=wrapper,
+        flagged=flagged,
+        statement=statement,
+        project=project,
+        imported=imported,
     )
     edit = fixer.fix(ctx)
     if edit is None:
         return None
     stmt_range = ctx.position(statement)
     new_module = parsed.visit(_Replace(edit.old, edit.new))
-    new_module = tidy_imports(parsed.code, new_module, ctx.imports, ctx.removals)
+    new_module = tidy_imports(parsed.code, new_module, ctx.imports, ctx.removals, used_elsewhere)
     return Candidate(
         fixer=fixer,
         new_source=new_module.code,

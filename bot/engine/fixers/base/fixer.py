@@ -70,6 +70,9 @@ class FixContext:
     imports: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     removals: list[tuple[str, str | None]] = field(default_factory=list)
     project: ProjectFacts = NO_FACTS  # the project's declared dependencies and Pythons
+    # Every module the whole file imports, when `module` is a focused view that does not show
+    # all of it (`bot.engine.fixers.base.focus`); None: the module is the whole file.
+    imported: frozenset[str] | None = None
 
     @property
     def module(self) -> cst.Module:
@@ -117,6 +120,8 @@ class FixContext:
 
     def module_imports(self, module: str) -> bool:
         """Whether the file imports `module` (or something under it) anywhere."""
+        if self.imported is not None:
+            return any(name == module or name.startswith(module + ".") for name in self.imported)
         for node in _walk(self.module):
             if isinstance(node, cst.Import):
                 for alias in node.names:
@@ -144,6 +149,9 @@ class Fixer:
     `rule_ids`: the bandit ids handled. `title`: the fix in a few words.
     `explanation`: the risk and why the change removes it, in plain language.
     `references`: CWE and documentation links. `confidence`: safe or review.
+    `whole_module`: the fixer reads code outside the flagged statement's scopes and the
+    module's top level (e.g. every call in the file), so it is never given a focused view
+    (`bot.engine.fixers.base.focus`).
     """
 
     rule_ids: ClassVar[tuple[str, ...]] = ()
@@ -153,6 +161,7 @@ class Fixer:
     references: ClassVar[tuple[str, ...]] = ()
     confidence: ClassVar[FixConfidence] = FixConfidence.REVIEW
     cases: ClassVar[tuple[Case, ...]] = ()
+    whole_module: ClassVar[bool] = False
 
     def fix(self, ctx: FixContext) -> Edit | None:  # pragma: no cover - abstract
         raise NotImplementedError
