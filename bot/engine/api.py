@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -64,22 +64,36 @@ class Rewrite:
 
 
 def _pool_map(
-    func: Callable[[_T], _R], items: list[_T], jobs: int, done: Callable[[int], None] | None = None
+    func: Callable[[_T], _R],
+    items: list[_T],
+    jobs: int,
+    done: Callable[[int], None] | None = None,
+    cost: Callable[[_T], int] | None = None,
 ) -> list[_R]:
-    """`func` over `items` in order, in a process pool when it pays; `done(n)` after each result."""
-    out: list[_R] = []
+    """`func` over `items`, results in order, in a process pool when it pays; `done(n)` after each
+    result. With `cost`, the dearest items go first, one at a time (longest-processing-time
+    first), so no core idles at the end behind one big file that came last in path order."""
     if jobs <= 1 or len(items) < 3:
+        out: list[_R] = []
         for item in items:
             out.append(func(item))
             if done:
                 done(len(out))
         return out
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for result in pool.map(func, items, chunksize=max(1, len(items) // (jobs * 8))):
-            out.append(result)
+        if cost is None:
+            ordered = list(pool.map(func, items, chunksize=max(1, len(items) // (jobs * 8))))
             if done:
-                done(len(out))
-    return out
+                done(len(ordered))
+            return ordered
+        order = sorted(range(len(items)), key=lambda i: -cost(items[i]))
+        futures = {pool.submit(func, items[i]): i for i in order}
+        results: dict[int, _R] = {}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if done:
+                done(len(results))
+    return [results[i] for i in range(len(items))]
 
 
 def _jobs(jobs: int) -> int:
@@ -88,6 +102,12 @@ def _jobs(jobs: int) -> int:
 
 # Module-level workers: process pools pickle the function by name.
 _CodemodWork = tuple[str, str, list[Finding], ScanSettings]
+
+
+def _proving_cost(work: _CodemodWork) -> int:
+    """What proving a file costs, roughly: its size (libcst's metadata) times a little per finding."""
+    _, source, findings, _ = work
+    return len(source) * (4 + len(findings))
 
 
 def _codemods(work: _CodemodWork) -> FixOutcome:
@@ -130,7 +150,7 @@ def prove_reports(
     if progress:
         progress("prove", 0, len(todo))
     step = (lambda n: progress("prove", n, len(todo))) if progress else None
-    outcomes = _pool_map(_codemods, work, _jobs(jobs), step)
+    outcomes = _pool_map(_codemods, work, _jobs(jobs), step, cost=_proving_cost)
     drafts = _ask_proposers(todo, outcomes, sources, proposers, frozenset(opted_in), progress)
     finish: list[_FinishWork] = [
         (r.path, sources[r.path], r.findings, settings, outcome, drafts[r.path])

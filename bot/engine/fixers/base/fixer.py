@@ -21,13 +21,13 @@ from libcst.metadata import (
     CodeRange,
     ImportAssignment,
     MetadataWrapper,
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
 )
 
 from bot.engine.findings import Finding, FixConfidence
+from bot.engine.fixers.base.parents import parents_for
 from bot.engine.project import NO_FACTS, ProjectFacts
 
 Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
@@ -88,7 +88,7 @@ class FixContext:
         return bool(self.qualified_names(node) & set(names))
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.wrapper.resolve(ParentNodeProvider).get(node)
+        return parents_for(self.wrapper).get(node)
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         return self.wrapper.resolve(PositionProvider)[node]

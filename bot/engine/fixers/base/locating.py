@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from bot.engine.findings import Finding
+from bot.engine.fixers.base.parents import parents_for
 
 _Point = tuple[int, int]
 _NO_END_COLUMN = 10**9  # bandit gave no end column: any node ending on the end line will do
@@ -30,7 +31,7 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
     )
     if flagged is None:
         return None
-    parents = wrapper.resolve(ParentNodeProvider)
+    parents = parents_for(wrapper)
     if isinstance(flagged, cst.FormattedStringText):
         # On Python 3.12+ bandit sees the literal part of an f-string (its own ast node);
         # on 3.11 the whole f-string. Fixers get the f-string either way.
