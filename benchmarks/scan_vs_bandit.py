@@ -132,6 +132,7 @@ def measure(
         "MENDBOT_SKIP_ASSERTS_IN_TESTS": "false",
         "MENDBOT_CONTEXT_RULES": "false",
         "MENDBOT_HONOUR_NOQA": "false",
+        "MENDBOT_RESPECT_GITIGNORE": "false",  # bandit's CLI does not read .gitignore
     }
     t_cold, cold = timed([*base, "--cache-dir", str(cache)], env)
     t_warm, warm = timed([*base, "--cache-dir", str(cache)], env)

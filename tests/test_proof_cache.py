@@ -135,3 +135,24 @@ def test_cold_warm_and_one_process_runs_agree(tmp_path: Path, capsys: pytest.Cap
     single = _json(capsys, str(root), "--no-cache", "--jobs", "1")
     assert cold == warm == single
     assert (Path(cache) / "proofs-v1.sqlite").is_file()
+
+
+def test_the_key_is_the_same_in_another_process(tmp_path: Path) -> None:
+    """A key that depends on hash order (a frozenset's repr) would miss on every warm run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["requests", "pyyaml", "flask", "rich", "attrs"]\n', encoding="utf-8"
+    )
+    code = (
+        "from bot.engine.proofcache import proof_key; from bot.engine.scan import ScanSettings; "
+        f"print(proof_key('a.py', 'x = 1\\n', [], ScanSettings(root={str(tmp_path)!r}), []))"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": seed}
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(keys) == 1, keys

@@ -78,6 +78,12 @@ def _ruff_configs(path: str, root: str | None) -> Iterable[bytes]:
             break
 
 
+def _facts_key(settings: ScanSettings) -> str:
+    """The project facts as a stable string (a frozenset's repr changes order between processes)."""
+    facts = settings.project_facts or facts_for(settings.root)
+    return f"{sorted(facts.dependencies)}|{facts.min_python}|{facts.known}"
+
+
 def proof_key(
     path: str,
     source: str,
@@ -93,7 +99,7 @@ def proof_key(
         ",".join(sorted(f.fingerprint for f in findings)),
         settings.cache_key(),
         engine_digest(),
-        repr(settings.project_facts or facts_for(settings.root)),
+        _facts_key(settings),
         repr(settings.lint_files),
         "|".join(proposer_keys),
         ",".join(sorted(opted_in)),
