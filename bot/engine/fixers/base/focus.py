@@ -56,10 +56,9 @@ class Focus:
         return "".join(out)
 
 
-def _loaded_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
-        n.value.id for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
-    }
+def _names(nodes: Iterable[ast.AST]) -> set[str]:
+    """Every name the nodes mention (`os` in `os.path` too: it is a Name node of its own)."""
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def _reaches_out(node: ast.AST) -> bool:
@@ -103,8 +102,11 @@ def _body_span(node: _Scoped, lines: Sequence[str]) -> _Span | None:
     return start, node.end_lineno
 
 
-def _blankable(body: Iterable[ast.stmt], spans: Sequence[_Span], lines: Sequence[str]) -> Iterable[_Span]:
-    """Bodies to blank: of scopes holding no finding (into classes that hold one, method by method)."""
+def _blankable(
+    body: Iterable[ast.stmt], spans: Sequence[_Span], lines: Sequence[str]
+) -> Iterable[tuple[_Span, _Scoped]]:
+    """Bodies to blank, with their scope: of scopes holding no finding (into classes that hold one,
+    method by method)."""
     for node in body:
         if isinstance(node, _Block):  # module-level `if TYPE_CHECKING:`, `try: … except ImportError:`, …
             for block in _blocks(node):
@@ -120,7 +122,7 @@ def _blankable(body: Iterable[ast.stmt], spans: Sequence[_Span], lines: Sequence
             continue
         span = _body_span(node, lines)
         if span is not None and not _reaches_out(node):
-            yield span
+            yield span, node
 
 
 def focus(source: str, spans: Sequence[_Span], tree: ast.Module | None = None) -> Focus | None:
@@ -130,15 +132,11 @@ def focus(source: str, spans: Sequence[_Span], tree: ast.Module | None = None) -
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     lines = source.splitlines(keepends=True)
-    blanked = sorted(_blankable(tree.body, spans, lines))
+    scopes = sorted(_blankable(tree.body, spans, lines), key=lambda pair: pair[0])
+    blanked = [span for span, _ in scopes]
     if sum(hi - lo + 1 for lo, hi in blanked) < MIN_BLANKED_LINES:
         return None
-    used: set[str] = set()
-    starts = {lo for lo, _ in blanked}
-    for node in ast.walk(tree):
-        if isinstance(node, _Scoped) and (span := _body_span(node, lines)) is not None and span[0] in starts:
-            for statement in node.body:
-                used |= _loaded_names(statement)
+    used = _names(statement for _, scope in scopes for statement in scope.body)
     out = list(lines)
     for lo, hi in blanked:
         first = lines[lo - 1]
