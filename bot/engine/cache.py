@@ -2,8 +2,7 @@
 
 Keyed by (path, sha256 of content, settings key); the settings key already
 covers bandit's version, the interpreter, thresholds and the config file's
-digest. SQLite gives atomic writes and concurrent readers for free; only the
-parent process touches it (workers just scan).
+digest. Stored in a `bot.engine.store.KeyValueStore` (SQLite, atomic batch writes).
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 from bot.engine.findings import Dismissal, FileReport, Finding, Skipped
 from bot.engine.scan import ScanCacheLike
+from bot.engine.store import KeyValueStore
 
 
 def default_cache_dir() -> Path:
@@ -26,12 +25,8 @@ def default_cache_dir() -> Path:
 class ScanCache(ScanCacheLike):
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         folder = Path(directory) if directory else default_cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / "scan-v1.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, report TEXT NOT NULL)")
+        self._store = KeyValueStore(folder / "scan-v1.sqlite", "scans", "report")
+        self.path = self._store.path
 
     @staticmethod
     def _key(path: str, data: bytes, settings_key: str) -> str:
@@ -39,12 +34,10 @@ class ScanCache(ScanCacheLike):
         return f"{settings_key}:{digest}:{path}"
 
     def get(self, path: str, data: bytes, settings_key: str) -> FileReport | None:
-        row = self._db.execute(
-            "SELECT report FROM scans WHERE key = ?", (self._key(path, data, settings_key),)
-        ).fetchone()
-        if row is None:
+        value = self._store.get(self._key(path, data, settings_key))
+        if value is None:
             return None
-        payload = json.loads(row[0])
+        payload = json.loads(value)
         skipped = payload.get("skipped")
         return FileReport(
             path=path,
@@ -54,26 +47,21 @@ class ScanCache(ScanCacheLike):
         )
 
     def put_many(self, rows: list[tuple[str, bytes, str, FileReport]]) -> None:
-        values = [
-            (
-                self._key(path, data, settings_key),
-                json.dumps(
-                    {
-                        "findings": [f.to_dict() for f in report.findings],
-                        "skipped": report.skipped.to_dict() if report.skipped else None,
-                        "dismissed": [d.to_record() for d in report.dismissed],
-                    }
-                ),
-            )
-            for path, data, settings_key, report in rows
-        ]
-        self._db.execute("BEGIN")
-        try:
-            self._db.executemany("INSERT OR REPLACE INTO scans (key, report) VALUES (?, ?)", values)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        self._store.put_many(
+            [
+                (
+                    self._key(path, data, settings_key),
+                    json.dumps(
+                        {
+                            "findings": [f.to_dict() for f in report.findings],
+                            "skipped": report.skipped.to_dict() if report.skipped else None,
+                            "dismissed": [d.to_record() for d in report.dismissed],
+                        }
+                    ),
+                )
+                for path, data, settings_key, report in rows
+            ]
+        )
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()

@@ -26,7 +26,6 @@ import functools
 import hashlib
 import json
 import os
-import sqlite3
 import sys
 import zlib
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ from bot.engine.findings import Finding, Fix, FixConfidence, Rejection
 from bot.engine.fixers.registry import all_fixers
 from bot.engine.project import facts_for
 from bot.engine.scan import ScanSettings
+from bot.engine.store import KeyValueStore
 
 _RUFF_CONFIGS = (".ruff.toml", "ruff.toml", "pyproject.toml")
 Outcome = tuple[dict[str, Fix], list[Rejection]]
@@ -63,17 +63,18 @@ def engine_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _ruff_configs(path: str, root: str | None) -> Iterable[bytes]:
-    """The ruff configuration files ruff may use for `path`: from its folder up to the root."""
+def _ruff_configs(path: str, root: str | None, seen: dict[Path, bytes]) -> Iterable[bytes]:
+    """The ruff configuration files ruff may use for `path`: from its folder up to the root
+    (each folder read once per run: `seen`)."""
     if root is None:
         return
     folder = Path(os.path.abspath(path)).parent
     top = Path(root)
     for current in (folder, *folder.parents):
-        for name in _RUFF_CONFIGS:
-            candidate = current / name
-            if candidate.is_file():
-                yield str(candidate).encode() + b"\0" + candidate.read_bytes()
+        if current not in seen:
+            found = [current / name for name in _RUFF_CONFIGS if (current / name).is_file()]
+            seen[current] = b"".join(str(c).encode() + b"\0" + c.read_bytes() for c in found)
+        yield seen[current]
         if current == top or top not in current.parents:
             break
 
@@ -84,19 +85,10 @@ def _facts_key(settings: ScanSettings) -> str:
     return f"{sorted(facts.dependencies)}|{facts.min_python}|{facts.known}"
 
 
-def proof_key(
-    path: str,
-    source: str,
-    findings: Sequence[Finding],
-    settings: ScanSettings,
-    proposer_keys: Sequence[str],
-    opted_in: Iterable[str] = (),
-) -> str:
+def run_key(settings: ScanSettings, proposer_keys: Sequence[str], opted_in: Iterable[str] = ()) -> str:
+    """What every proof of one run depends on besides its file: computed once per run."""
     digest = hashlib.sha256()
     for part in (
-        path,
-        source,
-        ",".join(sorted(f.fingerprint for f in findings)),
         settings.cache_key(),
         engine_digest(),
         _facts_key(settings),
@@ -106,9 +98,37 @@ def proof_key(
     ):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
-    for config in _ruff_configs(path, settings.root):
+    return digest.hexdigest()
+
+
+def file_key(
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    run: str,
+    root: str | None,
+    seen: dict[Path, bytes] | None = None,
+) -> str:
+    """The key of one file's proofs within a run (`run_key`)."""
+    digest = hashlib.sha256()
+    for part in (run, path, source, ",".join(sorted(f.fingerprint for f in findings))):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    for config in _ruff_configs(path, root, {} if seen is None else seen):
         digest.update(config)
     return digest.hexdigest()
+
+
+def proof_key(
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    settings: ScanSettings,
+    proposer_keys: Sequence[str],
+    opted_in: Iterable[str] = (),
+) -> str:
+    """`file_key` under `run_key`, for one file on its own."""
+    return file_key(path, source, findings, run_key(settings, proposer_keys, opted_in), settings.root)
 
 
 def proposer_keys(proposers: Sequence[object]) -> list[str] | None:
@@ -179,37 +199,23 @@ def decode(blob: bytes) -> Outcome:
 
 
 class ProofCache:
-    """`proofs-v1.sqlite` next to the scan cache."""
+    """`proofs-v1.sqlite` next to the scan cache (a `bot.engine.store.KeyValueStore`)."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / "proofs-v1.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS proofs (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
+        self._store = KeyValueStore(Path(directory) / "proofs-v1.sqlite", "proofs", "outcome")
+        self.path = self._store.path
 
     def get(self, key: str) -> Outcome | None:
-        row = self._db.execute("SELECT outcome FROM proofs WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        value = self._store.get(key)
+        if not isinstance(value, bytes):
             return None
         try:
-            return decode(row[0])
+            return decode(value)
         except (ValueError, KeyError, TypeError, zlib.error):  # a damaged row is a miss, never a crash
             return None
 
     def put_many(self, rows: Sequence[tuple[str, Outcome]]) -> None:
-        if not rows:
-            return
-        values = [(key, encode(outcome)) for key, outcome in rows]
-        self._db.execute("BEGIN")
-        try:
-            self._db.executemany("INSERT OR REPLACE INTO proofs (key, outcome) VALUES (?, ?)", values)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        self._store.put_many([(key, encode(outcome)) for key, outcome in rows])
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
