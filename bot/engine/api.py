@@ -22,11 +22,12 @@ import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.engine.discover import PathFilter, discover
 from bot.engine.findings import FileReport, Finding, Fix, FixConfidence
-from bot.engine.proofcache import ProofCache, proof_key, proposer_keys
+from bot.engine.proofcache import ProofCache, file_key, proposer_keys, run_key
 from bot.engine.proposers import DraftRequest, Drafts, Proposer
 from bot.engine.proving import FixOutcome, ask, codemod_fixes, combine_overlapping, fix_all, prove_drafts
 from bot.engine.scan import ScanCacheLike, ScanSettings, precheck, read_file, scan_many
@@ -48,9 +49,6 @@ class Review:
     reports: list[FileReport] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # paths asked for that do not exist
-
-    def report(self, path: str) -> FileReport | None:
-        return next((r for r in self.reports if r.path == path), None)
 
 
 @dataclass(frozen=True)
@@ -199,8 +197,10 @@ def _from_cache(
     """Fill the reports the proof cache knows; return the others and their keys (to store later)."""
     left: list[FileReport] = []
     pending: dict[str, str] = {}
+    run = run_key(settings, keys, opted_in)  # settings, engine, project facts: once, not per file
+    seen: dict[Path, bytes] = {}  # ruff config files by folder, read once
     for report in todo:
-        key = proof_key(report.path, sources[report.path], report.findings, settings, keys, opted_in)
+        key = file_key(report.path, sources[report.path], report.findings, run, settings.root, seen)
         hit = proofs.get(key)
         if hit is None:
             left.append(report)

@@ -54,11 +54,18 @@ def _scope_key(path: str, root: Path) -> str:
         return path
 
 
-def write_atomically(path: str, original: bytes, new_text: str, encoding: str) -> None:
-    """Replace a file in one step, only if it still holds what was scanned."""
+def write_atomically(path: str, scanned: str, new_text: str) -> None:
+    """Replace a file in one step (in its own encoding), only if it still holds the text that
+    was scanned: one read to check, one atomic rename to write."""
     with open(path, "rb") as handle:
-        if handle.read() != original:
-            raise OSError(f"{path} changed while mendbot was working; not written")
+        original = handle.read()
+    try:
+        unchanged = decode_source(original) == scanned
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        unchanged = False
+    if not unchanged:
+        raise OSError(f"{path} changed while mendbot was working; not written")
+    encoding = source_encoding(original)
     mode = os.stat(path).st_mode
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".mendbot-", suffix=".tmp", dir=folder)
@@ -128,21 +135,12 @@ def _rewrite(request: ScanRequest, review: Review, settings: ScanSettings, resul
         jobs=request.config.jobs,
         opted_in=request.config.model_rules,
     )
+    reports = {r.path: r for r in review.reports}
     for rewrite in rewrites:
-        report = review.report(rewrite.path)
-        assert report is not None
         for fix in rewrite.applied:
-            report.fixes.setdefault(fix.finding.fingerprint, fix)
+            reports[rewrite.path].fixes.setdefault(fix.finding.fingerprint, fix)
         if request.mode == "fix":
-            with open(rewrite.path, "rb") as handle:
-                original = handle.read()
-            try:
-                unchanged = decode_source(original) == rewrite.source
-            except (SyntaxError, UnicodeDecodeError, LookupError):
-                unchanged = False
-            if not unchanged:
-                raise OSError(f"{rewrite.path} changed while mendbot was working; not written")
-            write_atomically(rewrite.path, original, rewrite.new_source, source_encoding(original))
+            write_atomically(rewrite.path, rewrite.source, rewrite.new_source)
             result.written.append(rewrite.path)
     result.combined_diff = "".join(unified_diff(r.path, r.source, r.new_source) for r in rewrites)
 
