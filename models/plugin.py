@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from bot.engine.proposers import Proposer
 from bot.faces.cli import SubParsers
 from models.cli import add_model_parsers, add_scan_model_flags, proposers_from_args, run_model_command
-from models.proposer import OnnxProposer, measured_rules
 
 
 class ModelCommands:
@@ -36,6 +35,8 @@ class ModelCommands:
         return proposers
 
     def action_proposer(self) -> Proposer:
+        from models.proposer import OnnxProposer, measured_rules  # libcst: not on a plain scan's path
+
         proposer = OnnxProposer(rules=measured_rules())
         _ = proposer.model  # loads the ONNX session now: a missing runtime is a warning, not a failed review
         return proposer

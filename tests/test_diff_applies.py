@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine.gate import NO_NEWLINE, unified_diff
+from bot.engine.patches import NO_NEWLINE, unified_diff
 
 _LINE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from("\t\x0cé"), max_size=12)
 

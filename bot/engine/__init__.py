@@ -7,9 +7,9 @@ are the public API (as in `from bot.engine import review_paths`).
 """
 
 from bot.engine.api import Narrow, Progress, Review, Rewrite, fix_files, review_files, review_paths, review_source
+from bot.engine.candidate import Candidate
 from bot.engine.config import ConfigError, RepoConfig, find_project_root, load
 from bot.engine.findings import FileReport, Finding, Fix, FixConfidence, Level, Rejection, Skipped
-from bot.engine.fixers.base import Candidate
 from bot.engine.proposers import DraftRequest, Drafts, Proposer
 from bot.engine.scan import ScanSettings
 

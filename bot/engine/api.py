@@ -23,14 +23,18 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.discover import PathFilter, discover
 from bot.engine.findings import FileReport, Finding, Fix, FixConfidence
 from bot.engine.proofcache import ProofCache, file_key, proposer_keys, run_key
 from bot.engine.proposers import DraftRequest, Drafts, Proposer
-from bot.engine.proving import FixOutcome, ask, codemod_fixes, combine_overlapping, fix_all, prove_drafts
 from bot.engine.scan import ScanCacheLike, ScanSettings, precheck, read_file, scan_many
+
+if TYPE_CHECKING:
+    # `bot.engine.proving` (the fixers, the gate: libcst) is imported where a file is proven,
+    # not here: a warm run answered from the proof cache never loads it.
+    from bot.engine.proving import FixOutcome
 
 Narrow = Callable[[FileReport], None]
 """Called on each scanned report before proving: drops or dismisses findings out of scope
@@ -109,14 +113,18 @@ def _proving_cost(work: _CodemodWork) -> int:
 
 
 def _codemods(work: _CodemodWork) -> FixOutcome:
+    from bot.engine.proving import codemod_fixes
+
     path, source, findings, settings = work
     return codemod_fixes(path, source, findings, settings)
 
 
-_FinishWork = tuple[str, str, list[Finding], ScanSettings, FixOutcome, list[tuple[str, Drafts]]]
+_FinishWork = tuple[str, str, list[Finding], ScanSettings, "FixOutcome", list[tuple[str, Drafts]]]
 
 
 def _finish(work: _FinishWork) -> FixOutcome:
+    from bot.engine.proving import combine_overlapping, prove_drafts
+
     path, source, findings, settings, outcome, drafts = work
     for name, file_drafts in drafts:
         prove_drafts(path, source, findings, settings, outcome, name, file_drafts)
@@ -169,6 +177,8 @@ def _ask_proposers(
     progress: Progress | None,
 ) -> dict[str, list[tuple[str, Drafts]]]:
     """One call per proposer with every file's leftovers; path → (proposer name, drafts) pairs."""
+    from bot.engine.proving import ask
+
     drafts: dict[str, list[tuple[str, Drafts]]] = {r.path: [] for r in todo}
     for proposer in proposers:
         requests = [
@@ -307,6 +317,8 @@ def _safe(fix: Fix) -> bool:
 
 
 def _apply(work: _FixWork) -> tuple[str, list[Fix]]:
+    from bot.engine.proving import fix_all
+
     path, source, findings, settings, proposers, unsafe, opted_in = work
     accept = (lambda fx: True) if unsafe else _safe
     return fix_all(path, source, findings, settings, proposers, accept=accept, opted_in=opted_in)
@@ -333,4 +345,3 @@ def fix_files(
         if applied and new_source != source:
             out.append(Rewrite(path, source, new_source, tuple(applied)))
     return out
-

@@ -13,6 +13,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+AUDIT_MARKERS = frozenset({"B403", "B404", "B603", "B606", "B607"})
+"""bandit's audit notes (an import, a subprocess call without a shell): they mark code to
+read, not a defect a fix removes, so a fix may leave one behind and no proposer drafts one."""
+
 
 class Level(enum.IntEnum):
     """Bandit's three-step scale, ordered so that `>=` means "at least as bad"."""

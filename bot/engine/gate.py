@@ -37,13 +37,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from bot.engine import behaviour, lintdelta
-from bot.engine.findings import Finding, Fix, FixConfidence, Level
+from bot.engine.findings import AUDIT_MARKERS, Finding, Fix, FixConfidence, Level
 from bot.engine.fixers.base import Candidate, propose
+from bot.engine.patches import unified_diff
 from bot.engine.scan import ScanSettings, scan_source
 
 # Bandit's audit markers: they flag a construct for a look, not a risk the fix added
 # (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
-AUDIT_MARKERS = frozenset({"B403", "B404", "B603", "B606", "B607"})
 _IMPORT_LINE = re.compile(r"^\s*(import\s+\S|from\s+\S+\s+import\s)")
 
 
@@ -66,29 +66,6 @@ def _hunks(old_lines: list[str], new_lines: list[str]) -> list[Hunk]:
 
 def _is_import_block(lines: list[str]) -> bool:
     return all(not line.strip() or _IMPORT_LINE.match(line) for line in lines)
-
-
-NO_NEWLINE = "\\ No newline at end of file\n"
-
-
-def _lines(text: str) -> list[str]:
-    """Lines as patch tools count them: split on LF only (a form feed or a lone CR is part of a
-    line for git and patch, unlike `str.splitlines`), each keeping its ending (CRLF stays CRLF)."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
-def unified_diff(path: str, old: str, new: str) -> str:
-    """A patch `git apply` and `patch -p1` accept: a last line without a line break gets the
-    `\\ No newline at end of file` marker (difflib leaves it bare, which glues the next file's
-    header onto it in a combined `--diff`)."""
-    out = []
-    for line in difflib.unified_diff(_lines(old), _lines(new), fromfile=f"a/{path}", tofile=f"b/{path}"):
-        out.append(line if line.endswith("\n") else line + "\n" + NO_NEWLINE)
-    return "".join(out)
 
 
 def _split_import_prefix(

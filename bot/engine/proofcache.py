@@ -26,7 +26,6 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import zlib
 from collections.abc import Iterable, Sequence
 from importlib import metadata
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine.findings import Finding, Fix, FixConfidence, Rejection
-from bot.engine.fixers.registry import all_fixers
+from bot.engine.plugins import plugin_module_files
 from bot.engine.project import facts_for
 from bot.engine.scan import ScanSettings
 from bot.engine.store import KeyValueStore
@@ -45,14 +44,11 @@ Outcome = tuple[dict[str, Fix], list[Rejection]]
 
 @functools.lru_cache(maxsize=1)
 def engine_digest() -> str:
-    """Every module of the engine and every registered fixer's module, by content."""
+    """Every module of the engine and every plugin fixer's module (`plugins`), by content."""
     digest = hashlib.sha256()
     engine = Path(__file__).resolve().parent
     files = set(engine.rglob("*.py"))
-    for fixer in all_fixers():
-        module = sys.modules.get(type(fixer).__module__)
-        if module is not None and getattr(module, "__file__", None):
-            files.add(Path(str(module.__file__)).resolve())
+    files.update(plugin_module_files())
     for path in sorted(files):
         digest.update(str(path.relative_to(engine) if path.is_relative_to(engine) else path.name).encode())
         digest.update(path.read_bytes())

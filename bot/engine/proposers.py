@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.engine.findings import Finding
-from bot.engine.fixers.base import Candidate
-from bot.engine.gate import AUDIT_MARKERS
+from bot.engine.candidate import Candidate
+from bot.engine.findings import AUDIT_MARKERS, Finding
 
 Drafts = Mapping[str, Sequence[tuple[Candidate, float]]]
 """Fingerprint → scored candidates for that finding, best first."""
@@ -41,9 +40,7 @@ class Proposer(Protocol):
 
     name: str
 
-    def propose(
-        self, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()
-    ) -> Mapping[str, Drafts]:
+    def propose(self, requests: Sequence[DraftRequest], opted_in: frozenset[str] = frozenset()) -> Mapping[str, Drafts]:
         """Path → drafts for that file's findings."""
         ...
 

@@ -18,7 +18,7 @@ from bot.engine.config import RepoConfig
 from bot.engine.diffscope import ChangedFile, keep
 from bot.engine.discover import PathFilter
 from bot.engine.findings import FileReport
-from bot.engine.gate import unified_diff
+from bot.engine.patches import unified_diff
 from bot.engine.proofcache import ProofCache
 from bot.engine.proposers import Proposer
 from bot.engine.scan import ScanSettings, decode_source, source_encoding

@@ -34,8 +34,7 @@ from collections.abc import Iterator
 from importlib.metadata import EntryPoint, entry_points
 
 from bot.engine.fixers.base import Fixer
-
-ENTRY_POINT_GROUP = "mendbot.fixers"
+from bot.engine.plugins import ENTRY_POINT_GROUP
 
 _BY_RULE: dict[str, list[Fixer]] = {}
 _ALL: list[Fixer] = []

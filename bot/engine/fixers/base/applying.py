@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper
 
-from bot.engine.findings import Finding, FixConfidence
+from bot.engine.candidate import Candidate
+from bot.engine.findings import Finding
 from bot.engine.fixers.base.fixer import FixContext, Fixer, Replacement
 from bot.engine.fixers.base.locating import locate
 from bot.engine.fixers.imports import add_imports
@@ -31,7 +31,6 @@ class _Replace(cst.CSTTransformer):
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Replacement:  # type: ignore[override]
         return self.new if original_node is self.old else updated_node
-
 
 
 def tidy_imports(
@@ -98,18 +97,6 @@ def _imports_made_unused(
     return out
 
 
-
-@dataclass(frozen=True)
-class Candidate:
-    """An unproven proposal: new source for the whole file."""
-
-    fixer: Fixer
-    new_source: str
-    description: str
-    confidence: FixConfidence
-    statement_lines: tuple[int, int]
-
-
 _WRAPPERS: list[tuple[cst.Module, MetadataWrapper]] = []
 
 
@@ -169,4 +156,3 @@ def propose(
         # A finding may extend past its statement (B613 on a comment line next to it).
         statement_lines=(min(stmt_range.start.line, finding.start_line), max(stmt_range.end.line, finding.end_line)),
     )
-

@@ -1,17 +1,51 @@
-"""Finding → node: which libcst node bandit's line and column range points at."""
+"""Finding → node: which libcst node bandit's line and column range points at.
+
+Every finding of a file is located in the same parsed module, so the module's node positions
+are flattened once (`_Spans`: plain tuples in the provider's order, and the nodes by start
+line) and each finding is answered from that table instead of walking every `CodeRange` of
+the module four times per finding.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bot.engine.findings import Finding
 from bot.engine.fixers.base.parents import parents_for
 
 _Point = tuple[int, int]
+_Span = tuple[int, int, int, int, cst.CSTNode]  # start line, start column, end line, end column, node
 _NO_END_COLUMN = 10**9  # bandit gave no end column: any node ending on the end line will do
+
+
+class _Spans:
+    """The module's node ranges as tuples, in the position provider's (pre-)order."""
+
+    def __init__(self, wrapper: MetadataWrapper) -> None:
+        self.module = wrapper.module
+        self.all: list[_Span] = [
+            (rng.start.line, rng.start.column, rng.end.line, rng.end.column, node)
+            for node, rng in wrapper.resolve(PositionProvider).items()
+        ]
+        self.by_start_line: dict[int, list[_Span]] = defaultdict(list)
+        for span in self.all:
+            self.by_start_line[span[0]].append(span)
+
+
+_SPANS: list[tuple[cst.Module, _Spans]] = []
+
+
+def _spans_for(wrapper: MetadataWrapper) -> _Spans:
+    for module, spans in _SPANS:
+        if module is wrapper.module:
+            return spans
+    spans = _Spans(wrapper)
+    _SPANS.append((wrapper.module, spans))
+    del _SPANS[:-4]
+    return spans
 
 
 def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst.CSTNode] | None:
@@ -22,12 +56,12 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
     statement is the smallest simple-statement line or compound statement that
     contains the flagged node.
     """
-    positions = wrapper.resolve(PositionProvider)
+    spans = _spans_for(wrapper)
     flagged = (
-        _exact_node(positions, finding)
-        or _node_on_finding_line(positions, finding)
-        or _smallest_container(positions, finding)
-        or _nearest_on_end_line(positions, finding)
+        _exact_node(spans, finding)
+        or _node_on_finding_line(spans, finding)
+        or _smallest_container(spans, finding)
+        or _nearest_on_end_line(spans, finding)
     )
     if flagged is None:
         return None
@@ -44,56 +78,59 @@ def locate(wrapper: MetadataWrapper, finding: Finding) -> tuple[cst.CSTNode, cst
     return flagged, statement
 
 
-def _exact_node(positions: Mapping[cst.CSTNode, CodeRange], finding: Finding) -> cst.CSTNode | None:
+def _exact_node(spans: _Spans, finding: Finding) -> cst.CSTNode | None:
     """The outermost node whose range is exactly bandit's (the first of equal size).
 
     Without an end column, a node starting at bandit's start and ending on its end line counts.
     """
-    start, end = _reported_range(finding)
+    (start_line, start_col), end = _reported_range(finding)
     found: cst.CSTNode | None = None
     found_size: _Point | None = None
-    for node, rng in positions.items():
-        ends_there = _end(rng) == end or (finding.end_col is None and rng.end.line == finding.end_line)
-        if _start(rng) == start and ends_there and (found_size is None or found_size < _size(rng)):
-            found, found_size = node, _size(rng)
+    for sl, sc, el, ec, node in spans.by_start_line.get(start_line, ()):
+        if sc != start_col:
+            continue
+        ends_there = (el, ec) == end or (finding.end_col is None and el == finding.end_line)
+        size = (el - sl, ec - sc)
+        if ends_there and (found_size is None or found_size < size):
+            found, found_size = node, size
     return found
 
 
-def _node_on_finding_line(positions: Mapping[cst.CSTNode, CodeRange], finding: Finding) -> cst.CSTNode | None:
+def _node_on_finding_line(spans: _Spans, finding: Finding) -> cst.CSTNode | None:
     """String checks (B104, B105, B108) report the parent's line range but the string's own
     columns, on the finding's own line: the (last) node that spans exactly those."""
     if finding.line == finding.start_line or finding.end_col is None:
         return None
-    start, end = (finding.line, finding.col), (finding.line, finding.end_col)
     found: cst.CSTNode | None = None
-    for node, rng in positions.items():
-        if _start(rng) == start and _end(rng) == end:
+    for _, sc, el, ec, node in spans.by_start_line.get(finding.line, ()):
+        if sc == finding.col and el == finding.line and ec == finding.end_col:
             found = node
     return found
 
 
-def _smallest_container(positions: Mapping[cst.CSTNode, CodeRange], finding: Finding) -> cst.CSTNode | None:
+def _smallest_container(spans: _Spans, finding: Finding) -> cst.CSTNode | None:
     """The smallest node (below the module; the first of equal size) containing bandit's range."""
     start, end = _reported_range(finding)
     found: cst.CSTNode | None = None
     found_size: _Point | None = None
-    for node, rng in positions.items():
-        contains = _start(rng) <= start and _end(rng) >= end and not isinstance(node, cst.Module)
-        if contains and (found_size is None or _size(rng) < found_size):
-            found, found_size = node, _size(rng)
+    for sl, sc, el, ec, node in spans.all:
+        if (sl, sc) <= start and (el, ec) >= end and node is not spans.module:
+            size = (el - sl, ec - sc)
+            if found_size is None or size < found_size:
+                found, found_size = node, size
     return found
 
 
-def _nearest_on_end_line(positions: Mapping[cst.CSTNode, CodeRange], finding: Finding) -> cst.CSTNode | None:
+def _nearest_on_end_line(spans: _Spans, finding: Finding) -> cst.CSTNode | None:
     """Python 3.12+ reports some f-string columns inside the literal (and end columns past the
     source line): of the nodes ending on the finding's last line, the one starting closest
     before bandit's start (the largest of those starting there)."""
     start = (finding.start_line, finding.col)
     found: cst.CSTNode | None = None
     best: tuple[_Point, _Point] | None = None  # (start, size): later start first, then larger
-    for node, rng in positions.items():
-        if rng.end.line == finding.end_line and _start(rng) <= start and not isinstance(node, cst.Module):
-            key = (_start(rng), _size(rng))
+    for sl, sc, el, ec, node in spans.all:
+        if el == finding.end_line and (sl, sc) <= start and node is not spans.module:
+            key = ((sl, sc), (el - sl, ec - sc))
             if best is None or key[0] > best[0] or (key[0] == best[0] and key[1] > best[1]):
                 found, best = node, key
     return found
@@ -102,15 +139,3 @@ def _nearest_on_end_line(positions: Mapping[cst.CSTNode, CodeRange], finding: Fi
 def _reported_range(finding: Finding) -> tuple[_Point, _Point]:
     end_col = finding.end_col if finding.end_col is not None else _NO_END_COLUMN
     return (finding.start_line, finding.col), (finding.end_line, end_col)
-
-
-def _start(rng: CodeRange) -> _Point:
-    return (rng.start.line, rng.start.column)
-
-
-def _end(rng: CodeRange) -> _Point:
-    return (rng.end.line, rng.end.column)
-
-
-def _size(rng: CodeRange) -> _Point:
-    return (rng.end.line - rng.start.line, rng.end.column - rng.start.column)
