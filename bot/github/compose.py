@@ -2,9 +2,12 @@
 summary and check-run annotations. Pure functions, no I/O, so the App, the
 Action and the tests compose the same review.
 
-GitHub rules this module enforces before anything is posted (one bad anchor
-fails the whole review with 422): every comment sits on a line of a diff hunk
-of its file (RIGHT side), and a multi-line comment's range lies in one hunk.
+GitHub rules this module enforces before anything is posted (one bad anchor or
+one long body fails the whole review with 422): every comment sits on a line of a
+diff hunk of its file (RIGHT side), a multi-line comment's range lies in one hunk,
+and every body fits GitHub's size limits (`bot.github.limits`): a suggestion too long
+for a comment becomes a plain comment that says where the fix is, and the summary's
+lists stop where its budget ends, saying how many more there are and where they are.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from bot.engine.diffscope import ChangedFile
 from bot.engine.findings import FileReport, Finding, Fix, Level
 from bot.engine.policy import Placement, placement
+from bot.github.limits import ANNOTATION_TITLE_MAX, CHECK_TEXT_MAX, COMMENT_MAX, fit, fit_bytes, fits, length
 
 FP_MARKER = "<!-- mendbot:fp={} -->"
 FIXED_MARKER = "<!-- mendbot:fixed -->"
@@ -27,6 +31,9 @@ REVIEW_MARKER = "<!-- mendbot:review head={} -->"
 _FP_RE = re.compile(r"<!-- mendbot:fp=([0-9a-f]+) -->")
 _ICON = {Level.HIGH: "🔴", Level.MEDIUM: "🟠", Level.LOW: "🟡", Level.UNDEFINED: "⚪"}
 ANNOTATIONS_PER_REQUEST = 50
+SUMMARY_BUDGET = CHECK_TEXT_MAX - 500
+"""The sticky summary is posted as an issue comment and as the check run's summary: it must
+fit the smaller of the two limits, with room to spare for the check run's own notes."""
 
 
 def fingerprints_in(body: str) -> list[str]:
@@ -91,14 +98,18 @@ def _edits(old: str, new: str) -> list[tuple[int, int, list[str]]]:
     return out
 
 
-def _suggestion(lines: Sequence[str]) -> str:
-    text = "".join(lines)
+def _fence(text: str, info: str) -> str:
+    """`text` in a code block whose fence no line of it can close."""
     if text and not text.endswith("\n"):
         text += "\n"
     fence = "```"
     while fence in text:
         fence += "`"
-    return f"{fence}suggestion\n{text}{fence}\n"
+    return f"{fence}{info}\n{text}{fence}\n"
+
+
+def _suggestion(lines: Sequence[str]) -> str:
+    return _fence("".join(lines), "suggestion")
 
 
 def _heading(finding: Finding) -> str:
@@ -151,14 +162,10 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
                 anchor_first = anchor_last = o_first - 1
                 lines = [old_lines[o_first - 2], *o_new]
         added = "".join(o_new).strip()
-        if anchorable(item.changed, anchor_first, anchor_last):
+        import_body = f"mendbot: the fix for {finding.rule_id} below also needs this import.\n\n" + _suggestion(lines)
+        if anchorable(item.changed, anchor_first, anchor_last) and fits(import_body):
             comments.append(
-                Comment(
-                    item.path,
-                    anchor_last,
-                    f"mendbot: the fix for {finding.rule_id} below also needs this import.\n\n" + _suggestion(lines),
-                    anchor_first if anchor_first != anchor_last else None,
-                )
+                Comment(item.path, anchor_last, import_body, anchor_first if anchor_first != anchor_last else None)
             )
         else:
             extra += (
@@ -166,6 +173,8 @@ def _fix_comments(item: ReviewFile, finding: Finding, fix: Fix) -> tuple[list[Co
                 "so it cannot be a suggestion here — add it when you commit the suggestion.\n"
             )
     body += extra + "\n" + "".join(FP_MARKER.format(f.fingerprint) for f in covered)
+    if not fits(body):
+        return None  # a suggestion cannot be cut: the finding gets a plain comment instead
     start = first if first != last else None
     return [Comment(item.path, last, body, start, finding.fingerprint), *comments], body
 
@@ -181,18 +190,26 @@ def _plain_comment(item: ReviewFile, finding: Finding, fix: Fix | None) -> Comme
         return None
     body = _heading(finding)
     if fix is not None:
-        body += (
+        shown = (
             f"\n**Proven fix** ({fix.confidence.value}; {_provenance(fix)}): {fix.description}. "
             "It spans lines GitHub cannot take as one suggestion here, so it is shown as a diff:\n\n"
-            f"```diff\n{fix.diff}```\n"
+            f"{_fence(fix.diff, 'diff')}"
         )
+        if not fits(body + shown, COMMENT_MAX - 200):
+            shown = (
+                f"\n**Proven fix** ({fix.confidence.value}; {_provenance(fix)}): {fix.description}. "
+                f"Its diff ({length(fix.diff):,} characters) is too long for a GitHub comment; "
+                f"`mendbot scan --diff {finding.path}` prints it.\n"
+            )
+        body += shown
     else:
         body += (
             "\nNo automatic fix passed mendbot's gate for this one; see the rule's documentation: "
             + (finding.more_info or "https://bandit.readthedocs.io/")
             + "\n"
         )
-    return Comment(item.path, line, body + "\n" + FP_MARKER.format(finding.fingerprint), None, finding.fingerprint)
+    body = fit(body, COMMENT_MAX, tail="\n" + FP_MARKER.format(finding.fingerprint))
+    return Comment(item.path, line, body, None, finding.fingerprint)
 
 
 def _new_candidates(
@@ -307,13 +324,38 @@ GATE_PROMISE = (
 )
 
 
-def _overflow_lines(overflow: Sequence[Finding], shown: OverflowShown) -> list[str]:
+_NOT_LISTED = (
+    "- … and {count} more, not listed: the summary is kept within GitHub's size limit. "
+    "Every finding is an annotation of this commit's mendbot check."
+)
+
+
+def _within(items: Sequence[str], budget: int) -> tuple[list[str], int]:
+    """The items (in order) that fit in `budget` characters, one line each, and the budget left;
+    once one does not fit, none after it is taken, so the list stays in its order."""
+    taken: list[str] = []
+    for item in items:
+        cost = length(item) + 1
+        if cost > budget - length(_NOT_LISTED) - 12:
+            break
+        taken.append(item)
+        budget -= cost
+    if len(taken) < len(items):
+        taken.append(_NOT_LISTED.format(count=len(items) - len(taken)))
+        budget -= length(taken[-1]) + 1
+    return taken, budget
+
+
+def _overflow_lines(overflow: Sequence[Finding], shown: OverflowShown, budget: int) -> tuple[list[str], int]:
     """The folded list of findings the review does not comment on, introduced as the caller asks."""
     if not overflow:
-        return []
+        return [], budget
     lines = ["", f"<details><summary>{len(overflow)} {shown.value}</summary>", ""]
-    lines += [f"- {_ICON[f.severity]} `{f.rule_id}` {f.path}:{f.line} — {f.message}" for f in overflow]
-    return [*lines, "", "</details>"]
+    items, budget = _within(
+        [f"- {_ICON[f.severity]} `{f.rule_id}` {f.path}:{f.line} — {f.message}" for f in overflow],
+        budget - length("\n".join(lines)) - 16,
+    )
+    return [*lines, *items, "", "</details>"], budget
 
 
 def compose_summary(
@@ -325,9 +367,12 @@ def compose_summary(
     fail_on: Level,
     *,
     overflow_shown: OverflowShown = OverflowShown.SUMMARY,
+    notes: Sequence[str] = (),
 ) -> str:
     """The sticky summary comment, rewritten in place on every push; `overflow_shown` says how
-    the list of findings not commented inline is introduced (see `OverflowShown`)."""
+    the list of findings not commented inline is introduced (see `OverflowShown`); `notes` are
+    said right after the counts (what GitHub refused, what a budget left unproven). It always
+    fits GitHub's limits (`SUMMARY_BUDGET`): long lists end with how many are not listed."""
     findings = [f for item in files for f in item.report.findings]
     proven = sum(1 for item in files for f in item.report.findings if f.fingerprint in item.report.fixes)
     skipped = [item.report.skipped for item in files if item.report.skipped is not None]
@@ -341,12 +386,22 @@ def compose_summary(
     ]
     if fixed:
         lines += ["", f"✅ {len(fixed)} finding(s) from earlier pushes are fixed now."]
-    lines += _overflow_lines(overflow, overflow_shown)
+    lines += [f"\n{note}" for note in notes]
+    tail = ["", f"<sub>{GATE_PROMISE}</sub>"]
+    budget = SUMMARY_BUDGET - length("\n".join([*lines, *tail])) - 64
+    # What was not scanned is listed first: a file that could not be scanned is never passed as clean.
+    not_scanned: list[str] = []
     if skipped:
-        lines += ["", "**Not scanned** (never counted as clean):"]
-        lines += [f"- `{s.path}`: {s.reason}" for s in skipped]
-    lines += ["", f"<sub>{GATE_PROMISE}</sub>"]
-    return "\n".join(lines) + "\n"
+        listed, budget = _within([f"- `{s.path}`: {_one_line(s.reason)}" for s in skipped], budget - 60)
+        not_scanned = ["", "**Not scanned** (never counted as clean):", *listed]
+    folded, budget = _overflow_lines(overflow, overflow_shown, budget)
+    return "\n".join([*lines, *folded, *not_scanned, *tail]) + "\n"
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    """A reason on one line, at most `limit` characters (a path or an error message can be anything)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def conclusion_for(findings: Iterable[Finding], fail_on: Level, skipped: bool) -> str:
@@ -366,11 +421,11 @@ def check_annotations(files: Iterable[ReviewFile]) -> list[dict[str, Any]]:
                 "start_line": f.start_line,
                 "end_line": f.end_line,
                 "annotation_level": level[f.severity],
-                "title": f"{f.rule_id} {f.rule_name} ({f.severity.name})",
-                "message": f.message,
+                "title": fit(f"{f.rule_id} {f.rule_name} ({f.severity.name})", ANNOTATION_TITLE_MAX),
+                "message": fit_bytes(f.message),
             }
             if fix is not None:
-                note["raw_details"] = fix.diff[:60000]
+                note["raw_details"] = fit_bytes(fix.diff, note="the rest of the diff: `mendbot scan --diff`")
             out.append(note)
     return out
 

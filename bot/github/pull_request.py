@@ -40,6 +40,8 @@ from bot.github.client import GitHubClient
 from bot.github.compose import (
     REVIEW_MARKER,
     SUMMARY_MARKER,
+    Comment,
+    ComposedReview,
     ReviewFile,
     batches,
     check_annotations,
@@ -49,9 +51,11 @@ from bot.github.compose import (
     fingerprints_in,
     mark_fixed,
 )
+from bot.github.limits import CHECK_TEXT_MAX, fit
 
 CHECK_NAME = "mendbot"
 log = logging.getLogger("mendbot.review")
+
 
 @dataclass
 class ReviewOutcome:
@@ -189,6 +193,62 @@ def _post_review(gh: GitHubClient, pr: Any, head_sha: str, body: str, comments: 
         raise
 
 
+def _refusal(exc: GithubException) -> str:
+    """GitHub's reason for a 422, on one short line (its `errors`, else its `message`)."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors")
+    parts = (
+        [e.get("message", "") if isinstance(e, dict) else str(e) for e in errors] if isinstance(errors, list) else []
+    )
+    text = "; ".join(p for p in parts if p) or str(data.get("message") or exc.status)
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 300 else flat[:299] + "…"
+
+
+def _by_finding(comments: Sequence[Comment]) -> list[list[Comment]]:
+    """The comments grouped per finding: a fix's comment and the import suggestions after it."""
+    groups: list[list[Comment]] = []
+    for comment in comments:
+        if comment.fingerprint or not groups:
+            groups.append([comment])
+        else:
+            groups[-1].append(comment)
+    return groups
+
+
+def post_what_fits(gh: GitHubClient, pr: Any, head_sha: str, composed: ComposedReview) -> tuple[Any, int, list[str]]:
+    """Post the review; when GitHub refuses it (422: a whole review fails for one bad comment),
+    post the most severe half of its findings' comments, then a quarter, … (comments are in
+    severity order), never more than one review. The findings left out join the summary's
+    list (`composed.overflow`) and a note says why. Returns (review or None, comments, notes)."""
+    groups = _by_finding(composed.comments)
+    keep, refused = len(groups), ""
+    review = None
+    while keep:
+        comments = [c for group in groups[:keep] for c in group]
+        try:
+            review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in comments])
+            break
+        except GithubException as exc:
+            if exc.status != 422:
+                raise
+            refused = _refusal(exc)
+            log.warning("review with %d comment(s) refused (422: %s); trying %d", len(comments), refused, keep // 2)
+            keep //= 2
+    if keep == len(groups):
+        return review, len(composed.comments), []
+    dropped = {c.fingerprint for group in groups[keep:] for c in group if c.fingerprint}
+    by_print = {f.fingerprint: f for f in composed.findings}
+    composed.overflow[:0] = [by_print[fp] for fp in dropped if fp in by_print]
+    said = (
+        f"the {keep} most severe are inline, the other {len(groups) - keep} are listed below"
+        if keep
+        else ("none is inline; they are listed below")
+    )
+    note = f"⚠️ GitHub refused the review with {len(groups)} inline comment(s) (HTTP 422: {refused}): {said}."
+    return review, sum(len(group) for group in groups[:keep]), [note]
+
+
 def prepare_review(
     gh: GitHubClient,
     repo: Any,
@@ -258,14 +318,24 @@ def review_pull_request(
     composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity, config.rules)
     outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current), files=files)
     if composed.comments:
-        review = _post_review(gh, pr, head_sha, composed.body, [c.to_api() for c in composed.comments])
-        outcome.status, outcome.review_id, outcome.comments = "reviewed", review.id, len(composed.comments)
+        review, outcome.comments, refused = post_what_fits(gh, pr, head_sha, composed)
+        outcome.notes += refused
+        if review is not None:
+            outcome.status, outcome.review_id = "reviewed", review.id
     fixed = _mark_fixed(gh, existing, current, head_sha)
     outcome.fixed = len(fixed)
     skipped = any(item.report.skipped for item in files)
     outcome.conclusion = conclusion_for(all_findings, config.fail_on, skipped)
-    outcome.summary = compose_summary(files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on)
-    _upsert_summary(gh, pr, outcome.summary)
+    outcome.summary = compose_summary(
+        files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on, notes=outcome.notes
+    )
+    try:
+        _upsert_summary(gh, pr, outcome.summary)
+    except GithubException as exc:  # never let the summary sink the check run
+        if exc.status != 422:
+            raise
+        outcome.notes.append(f"GitHub refused the summary comment (HTTP 422: {_refusal(exc)})")
+        log.error("summary refused for %s#%d: %s", repo_name, number, outcome.notes[-1])
     if checks:
         publish_check_run(gh, repo, head_sha, files, outcome.conclusion, outcome.summary)
     return outcome
@@ -278,9 +348,10 @@ def publish_check_run(
     notes = check_annotations(files)
     chunks = batches(notes)
     title = f"{len(notes)} finding(s)" if notes else "no findings"
-    output = {"title": title, "summary": summary[:65000], "annotations": chunks[0]}
+    summary = fit(summary, CHECK_TEXT_MAX, note="the rest is in the pull request's mendbot summary comment")
+    output = {"title": title, "summary": summary, "annotations": chunks[0]}
     run = gh.create_check_run(
         repo, name=CHECK_NAME, head_sha=head_sha, status="completed", conclusion=conclusion, output=output
     )
     for chunk in chunks[1:]:
-        gh.edit_check_run(run, output={"title": title, "summary": summary[:65000], "annotations": chunk})
+        gh.edit_check_run(run, output={"title": title, "summary": summary, "annotations": chunk})

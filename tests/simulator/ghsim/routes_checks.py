@@ -71,6 +71,10 @@ def _validate_annotation(item: Any) -> dict[str, Any]:
         raise invalid("start_column and end_column may only be used when start_line and end_line are the same.")
     if item.get("title") is not None and len(item["title"]) > 255:
         raise invalid("For 'properties/title', the title is too long (maximum is 255 characters).")
+    for key in ("message", "raw_details"):  # "64 KB" each
+        value = item.get(key)
+        if isinstance(value, str) and len(value.encode("utf-8")) > 64 * 1024:
+            raise invalid(f"For 'properties/{key}', the {key} is too long (maximum is 64 KB).")
     allowed = (
         "path",
         "start_line",
