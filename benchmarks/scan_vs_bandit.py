@@ -3,7 +3,9 @@
 Default tree: the running interpreter's standard library (Lib/ without
 site-packages), copied to a temp folder so both tools read identical files.
 Checks that both report the identical finding set, then prints lines/s and the
-ratio for mendbot cold (empty cache) and warm (second run on the same cache).
+ratio for mendbot cold (empty cache), warm (second run on the same cache: replayed by the
+run cache, `bot.faces.runcache`) and warm with the run cache off (`MENDBOT_RUN_CACHE=0`: every
+file's findings and proofs from the scan and proof caches).
 
 Two jobs: `findings` (`--findings-only`, what bandit does) and `default` (findings and
 proven fixes, what a user runs). For the default job it also checks that the proven
@@ -87,7 +89,7 @@ def main() -> int:
         files, lines = count_lines(tree)
         print(f"tree: {tree} — {files:,} .py files, {lines:,} lines; cores: {os.cpu_count()}")
         bandit_times: list[float] = []
-        times: dict[str, dict[str, list[float]]] = {job: {"cold": [], "warm": []} for job in jobs}
+        times: dict[str, dict[str, list[float]]] = {job: {"cold": [], "warm": [], "warm-no-replay": []} for job in jobs}
         ok = True
         for run in range(args.runs):
             out = work / "bandit.json"
@@ -108,7 +110,7 @@ def main() -> int:
         print(f"{'':24}{'median s':>10}{'lines/s':>12}{'vs bandit':>11}")
         print(f"{'bandit -r':24}{b:10.2f}{lines / b:12,.0f}{'1.00x':>11}")
         for job in jobs:
-            for phase in ("cold", "warm"):
+            for phase in ("cold", "warm", "warm-no-replay"):
                 m = statistics.median(times[job][phase])
                 label = f"mendbot {job} {phase}"
                 print(f"{label:24}{m:10.2f}{lines / m:12,.0f}{m / b:10.2f}x")
@@ -135,21 +137,26 @@ def measure(
         "MENDBOT_RESPECT_GITIGNORE": "false",  # bandit's CLI does not read .gitignore
     }
     t_cold, cold = timed([*base, "--cache-dir", str(cache)], env)
-    t_warm, warm = timed([*base, "--cache-dir", str(cache)], env)
-    if cold.returncode != 0 or warm.returncode != 0:
-        print(cold.stderr[-2000:], warm.stderr[-2000:])
+    t_warm, warm = timed([*base, "--cache-dir", str(cache)], env)  # replayed by the run cache
+    # The same warm run with the run cache off: every file's findings and proofs from their caches.
+    t_caches, caches = timed([*base, "--cache-dir", str(cache)], {**env, "MENDBOT_RUN_CACHE": "0"})
+    if cold.returncode != 0 or warm.returncode != 0 or caches.returncode != 0:
+        print(cold.stderr[-2000:], warm.stderr[-2000:], caches.stderr[-2000:])
         return False, "failed"
     times["cold"].append(t_cold)
     times["warm"].append(t_warm)
+    times["warm-no-replay"].append(t_caches)
     got_cold, got_warm = mendbot_set(cold.stdout, tree), mendbot_set(warm.stdout, tree)
-    same = expected == got_cold == got_warm
-    summary = f"cold {t_cold:7.2f}s warm {t_warm:6.2f}s findings={len(got_cold)} identical={same}"
+    same = expected == got_cold == got_warm == mendbot_set(caches.stdout, tree)
+    summary = (
+        f"cold {t_cold:7.2f}s warm {t_warm:6.2f}s (no replay {t_caches:6.2f}s) findings={len(got_cold)} identical={same}"
+    )
     if not same:
         print("  only bandit:", sorted(expected - got_cold)[:10])
         print("  only mendbot:", sorted(got_cold - expected)[:10])
     if job == "default":
         fixes_cold, fixes_warm = mendbot_fixes(cold.stdout, tree), mendbot_fixes(warm.stdout, tree)
-        fixes_same = fixes_cold == fixes_warm
+        fixes_same = fixes_cold == fixes_warm == mendbot_fixes(caches.stdout, tree)
         if single:
             t_one, one = timed([*base, "--no-cache", "--jobs", "1"], env)
             fixes_same &= one.returncode == 0 and mendbot_fixes(one.stdout, tree) == fixes_cold

@@ -19,7 +19,8 @@ from bot.faces.action import command, escape_data, load_proposers
 from bot.github.client import GitHubClient
 from bot.github.pull_request import review_pull_request
 from bot.github.settings import ServiceSettings
-from workers.cli import main, wiring
+from workers.cli import main
+from workers.commands import wiring
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real GitHub deliveries, kept in the repository (tests/fixtures) so a clone alone runs the tests.

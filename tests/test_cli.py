@@ -12,7 +12,8 @@ import pytest
 
 from bot.engine.scan import scan_source
 from bot.faces.cli import UsageError
-from workers.cli import main, worker_concurrency
+from workers.cli import main
+from workers.commands import worker_concurrency
 
 SAMPLE = """import yaml
 

@@ -50,3 +50,37 @@ def test_case(fixer: Fixer, case: Case) -> None:
     assert after.skipped is None
     remaining = [f for f in after.findings if f.rule_id == case.rule_id and f.start_line == target.start_line]
     assert all(f.severity == Level.LOW < target.severity for f in remaining), remaining
+
+
+_STDLIB = __import__("pathlib").Path(__import__("sysconfig").get_paths()["stdlib"])
+_REAL = ["inspect.py", "tarfile.py", "subprocess.py", "pickle.py", "imaplib.py"]
+
+
+def _declines_imply_no_fix(fixers: list[Fixer], path: str, source: str) -> int:
+    import libcst as cst
+
+    from bot.engine.fixers.base import propose
+
+    declined = 0
+    module = cst.parse_module(source)  # one parse (and one metadata resolution) per file
+    for finding in scan_source(path, source, SETTINGS).findings:
+        for fixer in fixers:
+            if finding.rule_id in fixer.rule_ids and fixer.declines(finding):
+                declined += 1
+                assert propose(fixer, source, finding, module) is None, (fixer.name, path, finding.line)
+    return declined
+
+
+@pytest.mark.parametrize(("fixer", "case"), CASES)
+def test_an_early_decline_is_a_decline(fixer: Fixer, case: Case) -> None:
+    """`Fixer.declines` (asked before the file is parsed) never refuses what `fix` would do."""
+    _declines_imply_no_fix([fixer], case.path, case.before)
+
+
+def test_early_declines_on_real_files() -> None:
+    fixers = list(all_fixers())
+    declined = sum(
+        _declines_imply_no_fix(fixers, str(_STDLIB / name), (_STDLIB / name).read_text(encoding="utf-8"))
+        for name in _REAL
+    )
+    assert declined >= 5, "real asserts are declined early"

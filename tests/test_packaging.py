@@ -36,7 +36,8 @@ from bot.faces.cli import build_parser
 from bot.github.client import GitHubClient
 from bot.github.pull_request import review_pull_request
 from bot.github.settings import ServiceSettings
-from workers.cli import main, wiring
+from workers.cli import main
+from workers.commands import wiring
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"

@@ -166,7 +166,7 @@ def test_a_warm_run_loads_neither_libcst_nor_bandit(tmp_path: Path) -> None:
     """A run answered from both caches needs no fixer, no gate and no bandit: importing them
     cost about 0.6 s of a 1.1 s warm run on a 30k-line project. Checked on a real process."""
     root = _tree(tmp_path)
-    env = {**os.environ, "MENDBOT_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "MENDBOT_CACHE_DIR": str(tmp_path / "cache"), "MENDBOT_RUN_CACHE": "0"}  # not replayed
     command = [sys.executable, "-X", "importtime", "-m", "workers.cli", "scan", str(root), "--format", "json"]
     cold = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     warm = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bot.engine.signatures import call_problems
+from bot.engine.trees import parsed
 
 _HASHES = frozenset(
     {"md4", "md5", "sha", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_512", "blake2b", "blake2s"}
@@ -56,7 +57,7 @@ def words(text: str) -> set[str]:
 
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return parsed(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

@@ -2,7 +2,10 @@
 
 Proof, in order (`_run_proofs`, shared by `prove` and `prove_combined`; the first
 failure is recorded as the rejection reason):
-1. syntax: it changes something; the new file parses with libcst and compiles;
+1. syntax: it changes something; the new file compiles, and the code around the edit parses
+   with libcst (checked once the edit is located: the rest is the file's own text, byte for
+   byte, by proof 2, and a libcst parse of every line of a large file cost more than any
+   other proof);
 2. confinement: the edit is confined to the flagged statement plus import lines, so
    every byte outside it is identical;
 3. names: the edit reads no name that nothing in the file binds, and unbinds no name
@@ -29,6 +32,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -39,8 +43,10 @@ import libcst as cst
 from bot.engine import behaviour, lintdelta
 from bot.engine.findings import AUDIT_MARKERS, Finding, Fix, FixConfidence, Level
 from bot.engine.fixers.base import Candidate, propose
+from bot.engine.fixers.base.focus import focus
 from bot.engine.patches import unified_diff
 from bot.engine.scan import ScanSettings, scan_source
+from bot.engine.trees import parsed
 
 # Bandit's audit markers: they flag a construct for a look, not a risk the fix added
 # (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
@@ -125,8 +131,8 @@ def _check_names(old_source: str, new_source: str, new_span: tuple[int, int]) ->
     (e.g. replacing `import subprocess` with anything else); this catches those.
     """
     try:
-        old_bound, old_loads = _names(ast.parse(old_source))
-        new_bound, new_loads = _names(ast.parse(new_source))
+        old_bound, old_loads = _names(parsed(old_source))
+        new_bound, new_loads = _names(parsed(new_source))
     except (SyntaxError, RecursionError, ValueError):
         raise Rejected("cannot analyse names") from None
     lo, hi = new_span
@@ -148,13 +154,18 @@ def _check_names(old_source: str, new_source: str, new_span: tuple[int, int]) ->
 
 def _check_syntax(path: str, new_source: str) -> None:
     try:
-        cst.parse_module(new_source)
-    except (cst.ParserSyntaxError, RecursionError) as exc:
-        raise Rejected(f"does not parse: {str(exc).splitlines()[0]}") from None
-    try:
-        compile(new_source, path, "exec", dont_inherit=True)
+        compile(parsed(new_source), path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Rejected(f"does not compile: {exc}") from None
+
+
+def _check_parses(new_source: str, span: tuple[int, int]) -> None:
+    """libcst parses the code around the edit (the re-scan's view; the whole file without one)."""
+    view = rescan_view(new_source, span)
+    try:
+        cst.parse_module(view.text if view is not None else new_source)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        raise Rejected(f"does not parse: {str(exc).splitlines()[0]}") from None
 
 
 @dataclass(frozen=True)
@@ -213,12 +224,75 @@ def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Con
     )
 
 
-def _rescan(path: str, new_source: str, settings: ScanSettings) -> list[Finding]:
-    """Bandit on the new file; a file the scanner skips proves nothing, so it rejects."""
-    report = scan_source(path, new_source, settings)
+@dataclass(frozen=True)
+class RescanView:
+    """The candidate with the bodies the edit is not in blanked (`text`), and those bodies' lines."""
+
+    text: str
+    blanked: tuple[tuple[int, int], ...]
+
+
+@functools.lru_cache(maxsize=4)
+def rescan_view(new_source: str, span: tuple[int, int]) -> RescanView | None:
+    """The candidate as the re-scan needs it: bodies of functions and classes the edit is not in
+    blanked line for line (`fixers.base.focus`), or None when the whole file must be scanned.
+
+    What bandit reports inside the kept code does not depend on the blanked bodies — the
+    findings there keep their lines, scopes and fingerprints (the occurrence index counts within
+    one scope, and a scope is blanked whole) — except through imports: bandit's visitor records
+    every import it meets, in any function, and resolves later calls through them. So the
+    imports of a blanked body are kept, on their own lines, at the body's indentation. Findings
+    in blanked bodies are the old file's, unchanged by an edit elsewhere, and `_check_rescan`
+    would match them away anyway; a finding whose range reaches into a blanked body (B107 spans
+    its whole function) is left out too, and when such a finding also covers the edit the file
+    is scanned whole. `tests/test_rescan_scope.py` proves the kept findings identical to a full
+    scan's, on every fixer case and on real files."""
+    try:
+        tree = parsed(new_source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    view = focus(new_source, [span], tree)
+    if view is None:
+        return None
+    imports = [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and any(lo <= node.lineno <= hi for lo, hi in view.blanked)
+    ]
+    if not imports:
+        return RescanView(view.text, view.blanked)
+    source_lines = new_source.splitlines(keepends=True)
+    lines = view.text.splitlines(keepends=True)
+    for first, last in imports:
+        lo = next(lo for lo, hi in view.blanked if lo <= first <= hi)
+        placeholder = lines[lo - 1]
+        indent = placeholder[: len(placeholder) - len(placeholder.lstrip())]
+        lines[first - 1] = indent + source_lines[first - 1].lstrip()
+        for number in range(first + 1, last + 1):  # continuation lines: inside brackets or after a backslash
+            lines[number - 1] = source_lines[number - 1]
+    return RescanView("".join(lines), view.blanked)
+
+
+def _rescan(path: str, new_source: str, settings: ScanSettings, span: tuple[int, int] | None = None) -> list[Finding]:
+    """Bandit on the new file — only on the code around the edit (`rescan_view`) when `span`
+    is given; a file the scanner skips proves nothing, so it rejects."""
+    view = rescan_view(new_source, span) if span is not None else None
+    report = scan_source(path, view.text if view is not None else new_source, settings)
     if report.skipped is not None:
         raise Rejected(f"re-scan failed: {report.skipped.reason}")
-    return report.findings
+    if view is None:
+        return report.findings
+    touching = [f for f in report.findings if _touches_blanked(f, view)]
+    if span is not None and any(_in_span(f, span) for f in touching):
+        # A finding over the edit and a blanked body (B107 on a function whose nested def was
+        # blanked): its text in the view is not the file's, so only a full scan can say.
+        return _rescan(path, new_source, settings)
+    return [f for f in report.findings if f not in touching]
+
+
+def _touches_blanked(finding: Finding, view: RescanView) -> bool:
+    return any(finding.start_line <= hi and finding.end_line >= lo for lo, hi in view.blanked)
 
 
 def _in_span(finding: Finding, span: tuple[int, int]) -> bool:
@@ -273,7 +347,7 @@ def _check_rescan(
     as already present when the old statement had the same rule at that severity
     or worse (e.g. B113's timeout fix on a call that also has B501's verify=False).
     """
-    new_findings = _rescan(path, new_source, settings)
+    new_findings = _rescan(path, new_source, settings, span)
     in_edit = [f for f in new_findings if _in_span(f, span)]
     for finding in in_edit:
         if _still_reported(finding, target):
@@ -352,6 +426,7 @@ def _run_proofs(
     _check_syntax(path, new)
     confined = _check_confined(source, new, statement_lines)
     span = (confined.new_start, max(confined.new_end, confined.new_start))
+    _check_parses(new, span)
     if check_names:
         _check_names(source, new, span)
     _check_behaviour(source, new, confined, span)

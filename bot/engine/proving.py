@@ -95,15 +95,18 @@ def codemod_fixes(
     """Prove at most one codemod fix per finding, each against the unmodified file."""
     outcome = FixOutcome()
     targets = [f for f in findings if fixable(f)]
-    if not any(fixers_for(f.rule_id) for f in targets):
-        return outcome
-    views = _Views(source, [f for f in targets if fixers_for(f.rule_id)])
+    wanted = [f for f in targets if any(not fixer.declines(f) for fixer in fixers_for(f.rule_id))]
+    if not wanted:
+        return outcome  # nothing to draft: the file is not parsed at all
+    views = _Views(source, wanted)
     if not views.parses:
         outcome.rejections += [Rejection(f, "-", "libcst cannot parse this file; no fix attempted") for f in targets]
         return outcome
     facts = settings.project_facts or facts_for(settings.root)
-    for finding in targets:
+    for finding in wanted:
         for fixer in fixers_for(finding.rule_id):
+            if fixer.declines(finding):
+                continue
             try:
                 candidate = views.propose(fixer, finding, facts)
             except Exception as exc:  # a fixer bug must not sink the review

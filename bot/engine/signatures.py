@@ -33,6 +33,8 @@ import sysconfig
 from collections import defaultdict
 from collections.abc import Iterator
 
+from bot.engine.trees import parsed
+
 __all__ = ["ALLOWED_PACKAGES", "call_problems"]
 
 # Third-party top-level packages whose signatures may be consulted, when already installed.
@@ -244,7 +246,7 @@ def _old_calls(old_source: str) -> tuple[frozenset[str], dict[str, set[str]]]:
     once per file, not once per candidate (a file with 100 findings has 100 candidates)."""
     old_calls: set[str] = set()
     old_keywords: dict[str, set[str]] = defaultdict(set)
-    for call in _calls(ast.parse(old_source)):
+    for call in _calls(parsed(old_source)):
         old_calls.add(ast.unparse(call))
         old_keywords[ast.unparse(call.func)].update(_explicit_keywords(call))
     return frozenset(old_calls), old_keywords
@@ -258,7 +260,7 @@ def call_problems(old_source: str, new_source: str, new_span: tuple[int, int]) -
     """
     try:
         old_calls, old_keywords = _old_calls(old_source)
-        new_tree = ast.parse(new_source)
+        new_tree = parsed(new_source)
         start, end = new_span
         imports, ambiguous = _bound_names(new_tree)
         candidates = [

@@ -27,6 +27,7 @@ from bot.engine.baseline import Baseline, BaselineError
 from bot.engine.config import DEFAULT_EXCLUDES, ConfigError, FilterMode, RepoConfig, find_project_root, load
 from bot.engine.diffscope import ChangedFile, DiffError, git_changed_since, parse_unified_diff
 from bot.engine.proposers import Proposer
+from bot.faces import runcache
 from bot.faces.action import add_action_parser, run_action
 from bot.faces.scan_command import ScanRequest, ScanResult, execute
 
@@ -236,6 +237,7 @@ def _exit_code(args: argparse.Namespace, result: ScanResult, config: RepoConfig)
 
 def run_scan(args: argparse.Namespace, plugin: ModelPlugin | None = None) -> int:
     request = _scan_request(args, plugin)
+    runcache.permit(request.config.cache)
     result = execute(request)
     if result.missing:
         raise UsageError("no such file or folder: " + ", ".join(result.missing))

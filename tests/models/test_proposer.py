@@ -141,7 +141,7 @@ def test_broken_output_is_rejected_by_the_gate() -> None:
     findings = scan_source("app/settings.py", SOURCE, SETTINGS).findings
     outcome = fix_each("app/settings.py", SOURCE, findings, SETTINGS, proposers=[proposer])
     assert outcome.fixes == {}
-    assert [r.reason.split(":")[0] for r in outcome.rejections] == ["does not parse"]
+    assert [r.reason.split(":")[0] for r in outcome.rejections] == ["does not compile"]  # the first syntax proof
 
 
 def test_batch_per_pull_request_and_precomputed_proposer() -> None:

@@ -152,6 +152,9 @@ class Fixer:
     `whole_module`: the fixer reads code outside the flagged statement's scopes and the
     module's top level (e.g. every call in the file), so it is never given a focused view
     (`bot.engine.fixers.base.focus`).
+    `declines(finding)`: a refusal the fixer can tell from the finding alone (its path, its
+    code lines), before the file is parsed: a file whose every finding is declined so is never
+    given to libcst. It must imply that `fix` returns None (`tests/test_fixer_cases.py`).
     """
 
     rule_ids: ClassVar[tuple[str, ...]] = ()
@@ -165,6 +168,10 @@ class Fixer:
 
     def fix(self, ctx: FixContext) -> Edit | None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def declines(self, finding: Finding) -> bool:
+        """True when `fix` would certainly return None for this finding (see the class docstring)."""
+        return False
 
     def confidence_for(self, ctx: FixContext) -> FixConfidence:
         """Per-finding confidence; most fixers have one class for every case."""
