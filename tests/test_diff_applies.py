@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,3 +61,32 @@ def test_a_file_without_final_newline_is_marked() -> None:
     diff = unified_diff("app.py", "x = 1\ny = eval(s)", "x = 1\ny = literal_eval(s)")
     assert diff.endswith("+y = literal_eval(s)\n" + NO_NEWLINE)
     _applies({"app.py": ("x = 1\ny = eval(s)", "x = 1\ny = literal_eval(s)"), "b.py": ("a\n", "b\n")})
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("final", [True, False])
+def test_the_cli_diff_applies_to_the_files_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bom: bytes, ending: bytes, final: bool
+) -> None:
+    """`mendbot scan --diff` on files with a byte-order mark, CRLF endings or no final newline,
+    the edit next to the first line (so the BOM is in the patch's context)."""
+    from workers.cli import main
+
+    lines = [b"import requests", b"r = requests.get(u)"]
+    data = bom + ending.join(lines) + (ending if final else b"")
+    (tmp_path / "app.py").write_bytes(data)
+    (tmp_path / "other.py").write_bytes(b"import yaml\ny = yaml.load(s)")
+    code = main(["scan", str(tmp_path), "--diff", "--no-cache", "--fail-on", "never"])
+    patch = capsys.readouterr().out
+    assert code == 0 and patch.count("+++ ") == 2, patch
+    patch = patch.replace(f"a/{tmp_path}/", "a/").replace(f"b/{tmp_path}/", "b/")
+    for tool in (["git", "apply", "-"], ["patch", "-p1", "--quiet", "--batch"]):
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            (root / "app.py").write_bytes(data)
+            (root / "other.py").write_bytes(b"import yaml\ny = yaml.load(s)")
+            done = subprocess.run(tool, input=patch.encode(), cwd=root, capture_output=True, check=False)
+            assert done.returncode == 0, (tool, patch, done.stderr.decode())
+            assert (root / "app.py").read_bytes().startswith(bom + b"import requests")
+            assert b"timeout=" in (root / "app.py").read_bytes()

@@ -117,3 +117,23 @@ def test_fit_keeps_tail_and_limit(text: str) -> None:
     assert length(out) <= COMMENT_MAX and out.endswith(tail) and "see elsewhere" in out
     assert fit("short", COMMENT_MAX, tail=tail) == "short" + tail
     assert len(fit_bytes(text).encode("utf-8")) <= 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("path", "unsafe"),
+    [
+        ("pkg/app.py", False),
+        ("a/b/c.py", False),
+        ("../../app/installations.py", True),
+        ("pkg/../../x.py", True),
+        ("/etc/passwd.py", True),
+        ("pkg//x.py", True),
+        ("pkg\\x.py", True),
+        ("pkg/\nx.py", True),
+        ("./x.py", True),
+    ],
+)
+def test_paths_that_could_reach_other_api_paths_are_never_fetched(path: str, unsafe: bool) -> None:
+    from bot.github.pull_request import unsafe_path
+
+    assert (unsafe_path(path) is not None) is unsafe

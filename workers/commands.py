@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 from bot.faces.cli import Command, ModelPlugin, SubParsers, UsageError, Wiring
@@ -71,10 +72,15 @@ def run_worker(args: argparse.Namespace) -> int:
         from workers.app import app
     except ImportError as exc:
         raise UsageError(f"`mendbot worker` needs the App's packages: pip install 'mendbot[app]' ({exc})") from None
+    from bot.github.jobqueue import BrokerNotDurable, check_broker_durability
+
     try:
         settings = load_service_settings().require(github=True)
-    except SettingsError as exc:
+        warning = check_broker_durability(settings.redis_url, settings.broker_durability)
+    except (SettingsError, BrokerNotDurable) as exc:
         raise UsageError(str(exc)) from None
+    if warning:
+        print(f"mendbot: {warning}", file=sys.stderr)
     concurrency = worker_concurrency(args.queues, args.concurrency, settings.model_queue)
     argv = ["worker", "-Q", args.queues, "--loglevel", args.loglevel]
     if concurrency:

@@ -11,34 +11,115 @@ review sends the findings the codemods left, for the whole pull request, as ONE
 (`ModelBatch`). A timeout or an error is logged and counted, and the review goes
 out codemod-only. The wait is synchronous inside the review task, so a worker that
 serves both queues needs at least two processes (`mendbot worker` enforces it).
+
+One head sha gets exactly one review and one check run: a job holds the pull request's lock
+(`PullRequestLock`), renewed by a thread while it runs, and writes to GitHub only while the
+lock's fencing token is still the newest (`guard`, checked before every write); a job that
+finds the commit done, or its check run present (`external_id`), adds nothing. A review is
+bounded: proving by `Budget` (findings per file and per review, seconds), the task by
+Celery's soft and hard time limits; on the soft limit it publishes a `timed_out` check run
+that says so instead of going silent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from github import GithubException
-from redis.lock import Lock
 from requests import RequestException
 
+from bot.engine.api import Budget
 from bot.engine.proposers import DraftRequest, Drafts
 from bot.github.client import GitHubClient, RateLimited
 from bot.github.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
 from bot.github.metrics import record_model_batch, record_review_latency
-from bot.github.pull_request import review_pull_request
-from bot.github.settings import load_service_settings
+from bot.github.pull_request import CHECK_NAME, LostLock, check_external_id, review_pull_request
+from bot.github.settings import ServiceSettings, load_service_settings
 from workers.app import app
 
 log = logging.getLogger("mendbot.worker")
 _LOCK_KEY = "mendbot:lock:{}#{}"
+_FENCE_KEY = "mendbot:fence:{}#{}"
 _DONE_KEY = "mendbot:done:{}#{}@{}"
+_LIMITS = load_service_settings()
+SOFT_LIMIT = _LIMITS.review_time_limit - 30
+"""Seconds until a review gets `SoftTimeLimitExceeded` (then it reports itself timed out)."""
+
+
+class PullRequestLock:
+    """One job per pull request at a time, for as long as it runs, and proof of it at each write.
+
+    The Redis lock expires after `ttl` seconds, so a dead worker's lock frees itself; a thread
+    renews it every `ttl / 3` seconds while the job lives, so a long review keeps it (before, a
+    review running past the 90 s lock let a second delivery of the same commit run beside it:
+    two reviews, two check runs). Each acquisition takes a new fencing token (an `INCR`); the
+    job may write to GitHub only while its token is the newest and the lock is still its own
+    (`guard`), so a job that stalled past its lock writes nothing.
+    """
+
+    def __init__(self, client: redis.Redis, repo: str, number: int, ttl: int) -> None:
+        self.client = client
+        self.ttl = ttl
+        # thread_local=False: the renewing thread must see the token the job's thread acquired with.
+        self.lock = client.lock(_LOCK_KEY.format(repo, number), timeout=ttl, blocking_timeout=2, thread_local=False)
+        self.fence_key = _FENCE_KEY.format(repo, number)
+        self.token = 0
+        self.lost = False
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        if not self.lock.acquire():
+            return False
+        self.token = int(self.client.incr(self.fence_key))
+        self.client.expire(self.fence_key, 7 * 24 * 3600)
+        self._renewer = threading.Thread(target=self._renew, name="mendbot-lock-renewal", daemon=True)
+        self._renewer.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(max(1.0, self.ttl / 3)):
+            try:
+                self.lock.reacquire()
+            except redis.exceptions.LockError:
+                self.lost = True
+                log.warning("lost the lock of %s; this job will write nothing more", self.fence_key)
+                return
+            except redis.RedisError as exc:  # Redis away for a moment: try again next round
+                log.warning("could not renew %s: %s", self.fence_key, exc)
+
+    def guard(self) -> None:
+        """Raise `LostLock` unless this job may still write (see the class docstring)."""
+        if self.lost:
+            raise LostLock(self.fence_key)
+        current = self.client.get(self.fence_key)
+        if current is None or int(current) != self.token or not self.lock.owned():
+            self.lost = True
+            raise LostLock(self.fence_key)
+
+    def extend(self, seconds: float) -> None:
+        with contextlib.suppress(redis.exceptions.LockError):
+            self.lock.extend(seconds)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=5)
+        with contextlib.suppress(redis.exceptions.LockError):
+            self.lock.release()
+
+
+def budget_of(settings: ServiceSettings) -> Budget:
+    return Budget(settings.prove_per_file, settings.prove_per_review, settings.prove_seconds)
 
 
 def _redis() -> redis.Redis:
@@ -57,7 +138,7 @@ class ModelBatch:
 
     name = "model-queue"
 
-    def __init__(self, client: redis.Redis, timeout: float, lock: Lock | None = None) -> None:
+    def __init__(self, client: redis.Redis, timeout: float, lock: PullRequestLock | None = None) -> None:
         self.client = client
         self.timeout = timeout
         self.lock = lock
@@ -69,8 +150,7 @@ class ModelBatch:
         outcome = "error"
         started = time.monotonic()
         if self.lock is not None:  # the wait must not outlive the per-PR lock
-            with contextlib.suppress(redis.exceptions.LockError):
-                self.lock.extend(self.timeout)
+            self.lock.extend(self.timeout)
         files = [(r.path, r.source, list(r.findings)) for r in requests]
         try:
             # Deferred: the payload helpers live beside the model runtime (numpy), which a review-only
@@ -99,7 +179,14 @@ class ModelBatch:
         return drafts
 
 
-@app.task(name=REVIEW_TASK, bind=True, max_retries=8, acks_late=True)
+@app.task(
+    name=REVIEW_TASK,
+    bind=True,
+    max_retries=8,
+    acks_late=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=_LIMITS.review_time_limit,
+)
 def review_job(
     self: Task,
     installation: int | None,
@@ -115,17 +202,34 @@ def review_job(
     done_key = _DONE_KEY.format(repo, number, head_sha)
     if client.exists(done_key):
         return {"status": "already-reviewed", "head_sha": head_sha}
-    lock = client.lock(_LOCK_KEY.format(repo, number), timeout=settings.pr_lock_seconds, blocking_timeout=2)
+    lock = PullRequestLock(client, repo, number, settings.pr_lock_seconds)
     if not lock.acquire():
         # Another job for this PR is running (or died holding the lock, which then expires):
         # wait for it without using up the retries meant for GitHub errors.
         raise self.retry(countdown=3, max_retries=self.max_retries + settings.pr_lock_seconds // 3 + 5)
     # Asked only when the repository's config (read from the base branch) has model = true.
     model = ModelBatch(client, settings.model_timeout, lock) if settings.model_queue else None
+    gh = GitHubClient(settings, installation, client)
     try:
-        gh = GitHubClient(settings, installation, client)
+        if client.exists(done_key):  # done while this job waited for the lock
+            return {"status": "already-reviewed", "head_sha": head_sha}
         # The repository's own config (base branch) decides everything about the review itself.
-        outcome = review_pull_request(gh, repo, number, head_sha, proposers=[model] if model is not None else [])
+        outcome = review_pull_request(
+            gh,
+            repo,
+            number,
+            head_sha,
+            proposers=[model] if model is not None else [],
+            budget=budget_of(settings),
+            guard=lock.guard,
+        )
+    except LostLock:
+        log.warning("review %s#%s@%s: lock lost to a newer job; wrote nothing more", repo, number, head_sha[:7])
+        return {"status": "lock-lost", "head_sha": head_sha}
+    except SoftTimeLimitExceeded:
+        _report_timeout(gh, repo, head_sha, lock)
+        client.set(done_key, "timed-out", ex=7 * 24 * 3600)
+        return {"status": "timed-out", "head_sha": head_sha}
     except RateLimited as exc:
         raise self.retry(countdown=exc.retry_after, exc=exc) from exc
     except GithubException as exc:
@@ -135,10 +239,10 @@ def review_job(
     except (RequestException, ConnectionError) as exc:
         raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1)), exc=exc) from exc
     finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()
+        lock.release()
     if outcome.status in ("reviewed", "nothing-new"):
-        client.set(done_key, "1", ex=7 * 24 * 3600)
+        with contextlib.suppress(redis.RedisError):  # the review is out: a lost mark only means a no-op redo
+            client.set(done_key, "1", ex=7 * 24 * 3600)
         if received_at:
             record_review_latency(client, time.time() - received_at)
     log.info("review %s#%s@%s: %s", repo, number, head_sha[:7], outcome.status)
@@ -152,6 +256,34 @@ def review_job(
         "conclusion": outcome.conclusion,
         "model": model.outcome if model is not None else None,
     }
+
+
+def _report_timeout(gh: GitHubClient, repo: str, head_sha: str, lock: PullRequestLock) -> None:
+    """The soft time limit: say so on the commit (a `timed_out` check run) instead of going silent."""
+    minutes = _LIMITS.review_time_limit / 60
+    log.error("review of %s@%s hit the soft time limit (%ds)", repo, head_sha[:7], SOFT_LIMIT)
+    try:
+        lock.guard()
+        repository = gh.repo(repo)
+        if any(r.external_id == check_external_id(head_sha) for r in gh.check_runs(repository, head_sha, CHECK_NAME)):
+            return
+        gh.create_check_run(
+            repository,
+            name=CHECK_NAME,
+            head_sha=head_sha,
+            conclusion="timed_out",
+            external_id=check_external_id(head_sha),
+            output={
+                "title": "review timed out",
+                "summary": (
+                    f"mendbot could not finish reviewing this commit within its time limit ({minutes:.0f} min). "
+                    "Nothing on this commit was reported as clean; push again or ask the operator to raise "
+                    "`MENDBOT_REVIEW_TIME_LIMIT`."
+                ),
+            },
+        )
+    except (LostLock, GithubException, RequestException, redis.RedisError) as exc:
+        log.error("could not report the timeout of %s@%s: %s", repo, head_sha[:7], exc)
 
 
 @app.task(name=REDELIVER_TASK, bind=True, max_retries=3)

@@ -6,7 +6,17 @@ What may import what: the engine imports nothing else of mendbot; `bot.github` a
 are the public API (as in `from bot.engine import review_paths`).
 """
 
-from bot.engine.api import Narrow, Progress, Review, Rewrite, fix_files, review_files, review_paths, review_source
+from bot.engine.api import (
+    Budget,
+    Narrow,
+    Progress,
+    Review,
+    Rewrite,
+    fix_files,
+    review_files,
+    review_paths,
+    review_source,
+)
 from bot.engine.candidate import Candidate
 from bot.engine.config import ConfigError, RepoConfig, find_project_root, load
 from bot.engine.findings import FileReport, Finding, Fix, FixConfidence, Level, Rejection, Skipped
@@ -14,6 +24,7 @@ from bot.engine.proposers import DraftRequest, Drafts, Proposer
 from bot.engine.scan import ScanSettings
 
 __all__ = [
+    "Budget",
     "Candidate",
     "ConfigError",
     "DraftRequest",

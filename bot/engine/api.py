@@ -19,14 +19,15 @@ or answers nothing leaves the codemods' fixes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.discover import PathFilter, discover
-from bot.engine.findings import FileReport, Finding, Fix, FixConfidence
+from bot.engine.findings import UNPROVEN, FileReport, Finding, Fix, FixConfidence, Rejection
 from bot.engine.proofcache import ProofCache, file_key, proposer_keys, run_key
 from bot.engine.proposers import DraftRequest, Drafts, Proposer
 from bot.engine.scan import ScanCacheLike, ScanSettings, precheck, read_file, scan_many
@@ -46,6 +47,19 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """Bounds on proving, so a pull request cannot hold a worker for minutes: proving costs
+    about n² in the findings of one file (each candidate is re-scanned and re-checked), and a
+    hostile file can hold hundreds. The most severe findings are proven first; the others get
+    a rejection whose reason starts with `UNPROVEN` and says which bound stopped them, so the
+    review can say what it did not prove. None: no bound (the CLI's default)."""
+
+    findings_per_file: int | None = None
+    findings_per_run: int | None = None
+    seconds: float | None = None
+
+
 @dataclass
 class Review:
     """Reports in path order, and the decoded text of each file that has findings."""
@@ -53,6 +67,11 @@ class Review:
     reports: list[FileReport] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # paths asked for that do not exist
+
+    @property
+    def unproven(self) -> list[Rejection]:
+        """The findings a `Budget` left unproven, with the bound that stopped each."""
+        return [r for report in self.reports for r in report.rejections if r.reason.startswith(UNPROVEN)]
 
 
 @dataclass(frozen=True)
@@ -103,20 +122,54 @@ def _jobs(jobs: int) -> int:
 
 
 # Module-level workers: process pools pickle the function by name.
-_CodemodWork = tuple[str, str, list[Finding], ScanSettings]
+_CodemodWork = tuple[str, str, list[Finding], ScanSettings, frozenset[str], float | None]
+"""(path, source, findings, settings, fingerprints to prove, deadline as `time.time()` or None)."""
 
 
 def _proving_cost(work: _CodemodWork) -> int:
     """What proving a file costs, roughly: its size (libcst's metadata) times a little per finding."""
-    _, source, findings, _ = work
-    return len(source) * (4 + len(findings))
+    _, source, _, _, wanted, _ = work
+    return len(source) * (4 + len(wanted))
 
 
 def _codemods(work: _CodemodWork) -> FixOutcome:
     from bot.engine.proving import codemod_fixes
 
-    path, source, findings, settings = work
-    return codemod_fixes(path, source, findings, settings)
+    path, source, findings, settings, wanted, deadline = work
+    return codemod_fixes(path, source, findings, settings, lambda f: f.fingerprint in wanted, deadline=deadline)
+
+
+def _among(fingerprints: frozenset[str]) -> Callable[[Finding], bool]:
+    return lambda finding: finding.fingerprint in fingerprints
+
+
+def _within_budget(todo: Sequence[FileReport], budget: Budget | None) -> tuple[dict[str, frozenset[str]], list[Rejection]]:
+    """Per file, the fingerprints to prove (most severe first, within the per-file and per-run
+    bounds), and a rejection for every finding left out."""
+    chosen: dict[str, list[Finding]] = {}
+    left: list[Rejection] = []
+    per_file = budget.findings_per_file if budget else None
+    for report in todo:
+        ranked = sorted(report.findings, key=lambda f: (-f.severity, -f.confidence, f.start_line))
+        chosen[report.path] = ranked[:per_file] if per_file is not None else ranked
+        left += [
+            Rejection(f, "-", f"{UNPROVEN}this file has more than {per_file} findings; the most severe were proven")
+            for f in ranked[len(chosen[report.path]) :]
+        ]
+    per_run = budget.findings_per_run if budget else None
+    if per_run is not None:
+        ranked_all = sorted(
+            (f for findings in chosen.values() for f in findings), key=lambda f: (-f.severity, -f.confidence)
+        )
+        keep = {f.fingerprint for f in ranked_all[:per_run]}
+        for path, findings in chosen.items():
+            left += [
+                Rejection(f, "-", f"{UNPROVEN}the review proves at most {per_run} findings; the most severe were")
+                for f in findings
+                if f.fingerprint not in keep
+            ]
+            chosen[path] = [f for f in findings if f.fingerprint in keep]
+    return {path: frozenset(f.fingerprint for f in findings) for path, findings in chosen.items()}, left
 
 
 _FinishWork = tuple[str, str, list[Finding], ScanSettings, "FixOutcome", list[tuple[str, Drafts]]]
@@ -142,28 +195,35 @@ def prove_reports(
     opted_in: Collection[str] = (),
     progress: Progress | None = None,
     proofs: ProofCache | None = None,
+    budget: Budget | None = None,
 ) -> None:
     """Prove fixes for every report with findings, in place (the three steps above). With
-    `proofs`, a file whose proof inputs are unchanged takes its outcome from the cache."""
+    `proofs`, a file whose proof inputs are unchanged takes its outcome from the cache; with
+    `budget`, what the bounds leave out is rejected as unproven (and nothing is cached)."""
     todo = [r for r in reports if r.findings and r.path in sources]
-    keys = proposer_keys(proposers) if proofs is not None else None
+    keys = proposer_keys(proposers) if proofs is not None and budget is None else None
     pending: dict[str, str] = {}
     if proofs is not None and keys is not None:
         todo, pending = _from_cache(todo, sources, settings, proofs, keys, opted_in)
     if not todo:
         return
-    work: list[_CodemodWork] = [(r.path, sources[r.path], r.findings, settings) for r in todo]
+    wanted, unproven = _within_budget(todo, budget)
+    deadline = time.time() + budget.seconds if budget is not None and budget.seconds is not None else None
+    work: list[_CodemodWork] = [
+        (r.path, sources[r.path], r.findings, settings, wanted[r.path], deadline) for r in todo
+    ]
     if progress:
         progress("prove", 0, len(todo))
     step = (lambda n: progress("prove", n, len(todo))) if progress else None
     outcomes = _pool_map(_codemods, work, _jobs(jobs), step, cost=_proving_cost)
-    drafts = _ask_proposers(todo, outcomes, sources, proposers, frozenset(opted_in), progress)
+    drafts = _ask_proposers(todo, outcomes, sources, proposers, frozenset(opted_in), progress, wanted)
     finish: list[_FinishWork] = [
         (r.path, sources[r.path], r.findings, settings, outcome, drafts[r.path])
         for r, outcome in zip(todo, outcomes, strict=True)
     ]
     for report, outcome in zip(todo, _pool_map(_finish, finish, _jobs(jobs)), strict=True):
         report.fixes, report.rejections = outcome.fixes, outcome.rejections
+        report.rejections += [r for r in unproven if r.finding.path == report.path]
     if proofs is not None and pending:
         proofs.put_many([(pending[r.path], (r.fixes, r.rejections)) for r in todo if r.path in pending])
 
@@ -175,8 +235,10 @@ def _ask_proposers(
     proposers: Sequence[Proposer],
     opted_in: frozenset[str],
     progress: Progress | None,
+    wanted: Mapping[str, frozenset[str]],
 ) -> dict[str, list[tuple[str, Drafts]]]:
-    """One call per proposer with every file's leftovers; path → (proposer name, drafts) pairs."""
+    """One call per proposer with every file's leftovers (within the budget: `wanted`);
+    path → (proposer name, drafts) pairs."""
     from bot.engine.proving import ask
 
     drafts: dict[str, list[tuple[str, Drafts]]] = {r.path: [] for r in todo}
@@ -184,7 +246,7 @@ def _ask_proposers(
         requests = [
             DraftRequest(r.path, sources[r.path], left)
             for r, outcome in zip(todo, outcomes, strict=True)
-            if (left := outcome.leftovers(r.findings))
+            if (left := outcome.leftovers(r.findings, _among(wanted[r.path])))
         ]
         if progress and requests:
             progress(proposer.name, 0, len(requests))
@@ -245,9 +307,10 @@ def review_files(
     progress: Progress | None = None,
     opted_in: Collection[str] = (),
     proofs: ProofCache | None = None,
+    budget: Budget | None = None,
 ) -> Review:
     """Scan (path, bytes) pairs (from the cache where it can), narrow, and prove (unless `prove=False`;
-    from the proof cache where it can)."""
+    from the proof cache where it can; within `budget`)."""
     items = list(files)
     count = 0
 
@@ -277,6 +340,7 @@ def review_files(
             opted_in=opted_in,
             progress=progress,
             proofs=proofs,
+            budget=budget,
         )
     return review
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+UNPROVEN = "not proven: "
+"""How the reason starts of a finding a proving budget left unproven (`bot.engine.api.Budget`)."""
 AUDIT_MARKERS = frozenset({"B403", "B404", "B603", "B606", "B607"})
 """bandit's audit notes (an import, a subprocess call without a shell): they mark code to
 read, not a defect a fix removes, so a fix may leave one behind and no proposer drafts one."""

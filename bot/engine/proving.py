@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from bot.engine.findings import Finding, Fix, Rejection
+from bot.engine.findings import UNPROVEN, Finding, Fix, Rejection
 from bot.engine.fixers.base import Candidate, Fixer, propose
 from bot.engine.fixers.base.focus import focus
 from bot.engine.fixers.registry import fixers_for
@@ -90,9 +91,15 @@ class _Views:
 
 
 def codemod_fixes(
-    path: str, source: str, findings: Sequence[Finding], settings: ScanSettings, fixable: Wanted = _every
+    path: str,
+    source: str,
+    findings: Sequence[Finding],
+    settings: ScanSettings,
+    fixable: Wanted = _every,
+    deadline: float | None = None,
 ) -> FixOutcome:
-    """Prove at most one codemod fix per finding, each against the unmodified file."""
+    """Prove at most one codemod fix per finding, each against the unmodified file; after
+    `deadline` (a `time.time()`), the findings not reached are rejected as unproven."""
     outcome = FixOutcome()
     targets = [f for f in findings if fixable(f)]
     wanted = [f for f in targets if any(not fixer.declines(f) for fixer in fixers_for(f.rule_id))]
@@ -104,6 +111,9 @@ def codemod_fixes(
         return outcome
     facts = settings.project_facts or facts_for(settings.root)
     for finding in wanted:
+        if deadline is not None and time.time() > deadline:
+            outcome.rejections.append(Rejection(finding, "-", f"{UNPROVEN}the review's time budget ran out"))
+            continue
         for fixer in fixers_for(finding.rule_id):
             if fixer.declines(finding):
                 continue

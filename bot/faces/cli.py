@@ -133,6 +133,12 @@ def build_parser(wiring: Wiring = Wiring()) -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument(
+        "--limit-concurrency",
+        type=int,
+        default=200,
+        help="connections and requests at once; beyond, 503 (a bound on slow or idle clients)",
+    )
     add_action_parser(sub)
     for extra in wiring.commands:
         extra.add_parser(sub)
@@ -299,15 +305,31 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from bot.github.jobqueue import BrokerNotDurable, check_broker_durability
         from bot.github.settings import SettingsError, load_service_settings
-        from bot.github.webhook import create_app
     except ImportError as exc:
         raise UsageError(f"`mendbot serve` needs the App's packages: pip install 'mendbot[app]' ({exc})") from None
     try:
         settings = load_service_settings().require(receiver=True)
-    except SettingsError as exc:
+        warning = check_broker_durability(settings.redis_url, settings.broker_durability)
+    except (SettingsError, BrokerNotDurable) as exc:
         raise UsageError(str(exc)) from None
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning", access_log=False)
+    if warning:
+        print(f"mendbot: {warning}", file=sys.stderr)
+    # By import string, so that `--workers N` really starts N processes (uvicorn cannot fork an app
+    # object); each builds the app from the same environment. Limits: see README, "Running the App".
+    uvicorn.run(
+        "bot.github.webhook:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=5,
+        limit_concurrency=args.limit_concurrency,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ engine's `fix_files` and an atomic write per file."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -142,7 +143,21 @@ def _rewrite(request: ScanRequest, review: Review, settings: ScanSettings, resul
         if request.mode == "fix":
             write_atomically(rewrite.path, rewrite.source, rewrite.new_source)
             result.written.append(rewrite.path)
-    result.combined_diff = "".join(unified_diff(r.path, r.source, r.new_source) for r in rewrites)
+    result.combined_diff = "".join(
+        unified_diff(r.path, _as_stored(r.path, r.source), _as_stored(r.path, r.new_source)) for r in rewrites
+    )
+
+
+def _as_stored(path: str, text: str) -> str:
+    """The text as the patch tools read the file: decoding dropped a UTF-8 byte-order mark, which
+    is part of the file's first line for `git apply` and `patch` (a patch whose context holds
+    that line did not apply)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(codecs.BOM_UTF8))
+    except OSError:
+        return text
+    return "\ufeff" + text if head == codecs.BOM_UTF8 else text
 
 
 def execute(request: ScanRequest) -> ScanResult:

@@ -5,11 +5,21 @@ Without Redis (the GitHub Action: one process, one job) pacing is kept in
 memory and nothing is cached or counted.
 
 Reaches GitHub Enterprise or the project's simulator through `base_url`.
+
+The installation token is looked up per request (`_InstallationAuth`), so when GitHub answers
+401 — the token was revoked, or expired early — the cached token is dropped, a new one minted
+and the call retried once; before, a revoked token was reused until its cache entry expired,
+about an hour of failed reviews. Nothing assumes a token's length (GitHub's stateless tokens
+are ~520 characters). With `MENDBOT_TOKEN_CACHE_KEY` set, the token is sealed (Fernet) before
+it is stored in Redis.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +35,7 @@ from bot.github.metrics import record_github_call
 from bot.github.settings import ServiceSettings
 
 T = TypeVar("T")
+log = logging.getLogger("mendbot.github")
 _TOKEN_KEY = "mendbot:token:{}"
 _PACE_KEY = "mendbot:pace:{}"
 # Reserve the next write slot atomically: slot = max(now, last + gap).
@@ -86,6 +97,26 @@ class Pacer:
             time.sleep(delay)
 
 
+class _InstallationAuth(Auth.Auth):
+    """The installation token, asked for on every request: a token dropped after a 401 is
+    replaced by a new one on the very next request, by every PyGithub object of this client."""
+
+    def __init__(self, client: GitHubClient) -> None:
+        self.client = client
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self.client._token()
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (removed)"
+
+
 class GitHubClient:
     """The calls mendbot makes, each counted by status; writes paced and rate limits surfaced."""
 
@@ -95,13 +126,15 @@ class GitHubClient:
         self.redis = client
         self.pacer = Pacer(client, _PACE_KEY.format(installation_id or "token"), settings.write_interval_seconds)
         self._gh: Github | None = None
+        self._token_here: tuple[str, float] | None = None  # (token, valid until): no Redis read per request
 
     @property
     def gh(self) -> Github:
         """The REST client, authenticated on first use (App deliveries need no token)."""
         if self._gh is None:
+            auth: Auth.Auth = _InstallationAuth(self) if self.settings.app_mode else Auth.Token(self._token())
             self._gh = Github(
-                auth=Auth.Token(self._token()),
+                auth=auth,
                 base_url=self.settings.github_api_url,
                 per_page=100,
                 retry=None,
@@ -130,19 +163,56 @@ class GitHubClient:
             return self.settings.github_token
         if self.installation_id is None:
             raise RuntimeError("App mode needs the delivery's installation id")
+        if self._token_here is not None and time.time() < self._token_here[1]:
+            return self._token_here[0]
         key = _TOKEN_KEY.format(self.installation_id)
-        cached = self.redis.get(key) if self.redis is not None else None
+        cached = self._unseal(self.redis.get(key)) if self.redis is not None else None
         if cached:
-            return cached.decode() if isinstance(cached, bytes) else str(cached)
-        auth = self._call(lambda: self.integration().get_access_token(self.installation_id))  # type: ignore[arg-type]
+            self._token_here = (cached, time.time() + 60)
+            return cached
+        auth = self._call(lambda: self.integration().get_access_token(self.installation_id), refresh=False)  # type: ignore[arg-type]
         ttl = int(auth.expires_at.timestamp() - time.time() - 120) if auth.expires_at else 3000
         if self.redis is not None:
-            self.redis.set(key, auth.token, ex=max(ttl, 60))
+            self.redis.set(key, self._seal(str(auth.token)), ex=max(ttl, 60))
+        self._token_here = (str(auth.token), time.time() + min(60, max(ttl, 1)))
         return str(auth.token)
+
+    def forget_token(self) -> None:
+        """Drop the cached installation token (GitHub said 401): the next request mints a new one."""
+        self._token_here = None
+        if self.redis is not None and self.installation_id is not None:
+            self.redis.delete(_TOKEN_KEY.format(self.installation_id))
+
+    def _fernet(self) -> Any:
+        secret = self.settings.token_cache_key
+        if secret is None:
+            return None
+        from cryptography.fernet import Fernet
+
+        key = base64.urlsafe_b64encode(hashlib.sha256(secret.get_secret_value().encode()).digest())
+        return Fernet(key)
+
+    def _seal(self, token: str) -> bytes:
+        fernet = self._fernet()
+        return fernet.encrypt(token.encode()) if fernet is not None else token.encode()
+
+    def _unseal(self, stored: Any) -> str | None:
+        if not stored:
+            return None
+        raw = stored if isinstance(stored, bytes) else str(stored).encode()
+        fernet = self._fernet()
+        if fernet is None:
+            return raw.decode()
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return str(fernet.decrypt(raw).decode())
+        except InvalidToken:  # stored in plain text before a key was set, or under another key
+            return None
 
     # --- plumbing ------------------------------------------------------------------
 
-    def _call(self, func: Callable[[], T], write: bool = False) -> T:
+    def _call(self, func: Callable[[], T], write: bool = False, refresh: bool = True) -> T:
         if write:
             self.pacer.wait()
         try:
@@ -150,6 +220,10 @@ class GitHubClient:
         except GithubException as exc:
             if self.redis is not None:
                 record_github_call(self.redis, exc.status)
+            if exc.status == 401 and refresh and self.settings.app_mode:
+                log.warning("GitHub answered 401 for installation %s: minting a new token", self.installation_id)
+                self.forget_token()
+                return self._call(func, write, refresh=False)
             wait = retry_after_of(exc)
             if wait is not None:
                 raise RateLimited(wait, f"GitHub rate limit ({exc.status}): retry after {wait:.0f}s") from exc
@@ -194,6 +268,10 @@ class GitHubClient:
 
     def issue_comments(self, pr: PullRequest) -> list[Any]:
         return self._call(lambda: list(pr.get_issue_comments()))
+
+    def check_runs(self, repo: Repository, head_sha: str, name: str) -> list[Any]:
+        """The check runs named `name` on the commit (any app's: callers match `external_id`)."""
+        return self._call(lambda: list(repo.get_commit(head_sha).get_check_runs(check_name=name)))
 
     # --- writes --------------------------------------------------------------------
 

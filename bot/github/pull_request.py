@@ -19,20 +19,20 @@ import dataclasses
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from github import GithubException
 
 from bot.engine import config as mendbot_config
-from bot.engine.api import review_files
+from bot.engine.api import Budget, review_files
 from bot.engine.config import DEFAULT_EXCLUDES, ConfigError, RepoConfig
 from bot.engine.decisions import DECISION_FILES, ProjectDecisions
 from bot.engine.decisions import from_texts as decisions_from_texts
 from bot.engine.diffscope import ChangedFile, keep, parse_patch_field
 from bot.engine.discover import PathFilter
-from bot.engine.findings import FileReport, Skipped
+from bot.engine.findings import UNPROVEN, FileReport, Skipped
 from bot.engine.project import FACT_FILES, ProjectFacts, facts_from_texts
 from bot.engine.proposers import Proposer
 from bot.engine.scan import ScanSettings
@@ -55,6 +55,21 @@ from bot.github.limits import CHECK_TEXT_MAX, fit
 
 CHECK_NAME = "mendbot"
 log = logging.getLogger("mendbot.review")
+Guard = Callable[[], None]
+"""Called before every write to GitHub; raises `LostLock` when this job may no longer write."""
+
+
+class LostLock(Exception):
+    """Another job for this pull request holds its lock now: this one must not write anything."""
+
+
+def _no_guard() -> None:
+    return None
+
+
+def check_external_id(head_sha: str) -> str:
+    """The check run's `external_id`: how a retried job finds the run it created already."""
+    return f"mendbot:{head_sha}"
 
 
 @dataclass
@@ -117,6 +132,23 @@ def base_config(gh: GitHubClient, repo: Any, base_sha: str, workdir: str) -> Bas
     return BaseBranchConfig(config, bandit_config, decisions, lint_files, facts_from_texts(texts))
 
 
+def unsafe_path(path: str) -> str | None:
+    """Why a changed file's path must not be used to build an API request, or None.
+
+    GitHub's own paths are relative, `/`-separated, without `.`/`..` parts or control
+    characters; a path that is not (a hostile or corrupted listing) once made the worker send
+    token-authenticated requests to other API paths of the simulator."""
+    if not path or path.startswith("/") or "\\" in path:
+        return "not a relative path"
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return "has an empty, '.' or '..' part"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        return "contains control characters"
+    if len(path.encode("utf-8")) > 4096:
+        return "is longer than 4,096 bytes"
+    return None
+
+
 def _changed_lines(path: str, patch: str | None) -> ChangedFile:
     if patch:
         return parse_patch_field(path, patch)
@@ -142,8 +174,10 @@ def collect_files(
     config: RepoConfig,
     settings: ScanSettings,
     proposers: Sequence[Proposer] = (),
+    budget: Budget | None = None,
 ) -> list[ReviewFile]:
-    """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes.
+    """Scan every changed Python file at the head sha; keep findings in the diff; prove fixes
+    (within `budget`: what it leaves unproven is rejected with the reason).
 
     `proposers` are asked only when `config.model` is on (the base branch's config)."""
     path_filter = _path_filter(config, settings)
@@ -155,6 +189,10 @@ def collect_files(
         if entry.status == "removed" or not path.endswith(".py") or path_filter.excluded(path):
             continue
         changed[path] = _changed_lines(path, entry.patch)
+        why = unsafe_path(path)
+        if why is not None:
+            unfetched.append(FileReport(path, skipped=Skipped(path, f"not fetched: the path {why}")))
+            continue
         raw = gh.file_at(repo, path, head_sha)
         if raw is None:
             unfetched.append(FileReport(path, skipped=Skipped(path, "could not fetch the file at the head commit")))
@@ -170,6 +208,7 @@ def collect_files(
         proposers if config.model else (),
         narrow=in_diff,
         opted_in=config.model_rules,
+        budget=budget,
     )
     reports = {r.path: r for r in (*review.reports, *unfetched)}
     return [ReviewFile(path, changed[path], review.sources.get(path), reports[path]) for path in changed]
@@ -256,6 +295,7 @@ def prepare_review(
     head_sha: str,
     proposers: Sequence[Proposer] = (),
     overrides: dict[str, Any] | None = None,
+    budget: Budget | None = None,
 ) -> tuple[RepoConfig, list[ReviewFile]]:
     """The read-only half of a review: base-branch config, changed files scanned, fixes proven."""
     with tempfile.TemporaryDirectory(prefix="mendbot-review-") as workdir:
@@ -268,7 +308,7 @@ def prepare_review(
         )
         if base.bandit_config:
             settings = dataclasses.replace(settings, bandit_config=base.bandit_config)
-        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers)
+        files = collect_files(gh, repo, pr, head_sha, config, settings, proposers, budget)
     return config, files
 
 
@@ -300,28 +340,34 @@ def review_pull_request(
     proposers: Sequence[Proposer] = (),
     overrides: dict[str, Any] | None = None,
     checks: bool = True,
+    budget: Budget | None = None,
+    guard: Guard = _no_guard,
 ) -> ReviewOutcome:
     """Review the pull request at `head_sha`: one review with the new comments, fixed marks,
     the sticky summary and (with `checks`) a check run. A superseded head or a closed pull
-    request is left alone."""
+    request is left alone. `budget` bounds proving (the summary says what it left unproven);
+    `guard` runs before every write (the App's per-PR lock: a job that lost it writes nothing)."""
     repo = gh.repo(repo_name)
     pr = gh.pull(repo, number)
     if pr.head.sha != head_sha:
         return ReviewOutcome("superseded", head_sha, notes=[f"PR head is now {pr.head.sha[:7]}"])
     if pr.state == "closed":
         return ReviewOutcome("closed", head_sha)
-    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides)
+    config, files = prepare_review(gh, repo, pr, head_sha, proposers, overrides, budget)
     all_findings = [f for item in files for f in item.report.findings]
     current = {f.fingerprint for f in all_findings}
     existing = [c for c in gh.review_comments(pr) if _ours(c.body)]
     commented = {fp for comment in existing for fp in fingerprints_in(comment.body)}
     composed = compose_review(files, head_sha, commented, config.max_comments, config.inline_min_severity, config.rules)
     outcome = ReviewOutcome("nothing-new", head_sha, findings=len(current), files=files)
+    outcome.notes += _unproven_note(files)
+    guard()
     if composed.comments:
         review, outcome.comments, refused = post_what_fits(gh, pr, head_sha, composed)
         outcome.notes += refused
         if review is not None:
             outcome.status, outcome.review_id = "reviewed", review.id
+    guard()
     fixed = _mark_fixed(gh, existing, current, head_sha)
     outcome.fixed = len(fixed)
     skipped = any(item.report.skipped for item in files)
@@ -329,6 +375,7 @@ def review_pull_request(
     outcome.summary = compose_summary(
         files, head_sha, fixed, composed.overflow, outcome.conclusion, config.fail_on, notes=outcome.notes
     )
+    guard()
     try:
         _upsert_summary(gh, pr, outcome.summary)
     except GithubException as exc:  # never let the summary sink the check run
@@ -337,21 +384,46 @@ def review_pull_request(
         outcome.notes.append(f"GitHub refused the summary comment (HTTP 422: {_refusal(exc)})")
         log.error("summary refused for %s#%d: %s", repo_name, number, outcome.notes[-1])
     if checks:
+        guard()
         publish_check_run(gh, repo, head_sha, files, outcome.conclusion, outcome.summary)
     return outcome
+
+
+def _unproven_note(files: Sequence[ReviewFile]) -> list[str]:
+    """What a proving budget left unproven, said in the summary (never silently)."""
+    left = [r for item in files for r in item.report.rejections if r.reason.startswith(UNPROVEN)]
+    if not left:
+        return []
+    reasons = sorted({r.reason.removeprefix(UNPROVEN) for r in left})
+    return [
+        f"⏱️ {len(left)} finding(s) were not tried for a fix, to keep this review within its budget "
+        f"({'; '.join(reasons)}). They are listed and counted like the others."
+    ]
 
 
 def publish_check_run(
     gh: GitHubClient, repo: Any, head_sha: str, files: list[ReviewFile], conclusion: str, summary: str
 ) -> None:
-    """A check run whose conclusion follows the severity gate; annotations 50 per request."""
+    """A check run whose conclusion follows the severity gate; annotations 50 per request.
+    A run this commit already has (found by its `external_id`: a retried job, a redelivery)
+    is left as it is, so one head sha gets one check run."""
+    external_id = check_external_id(head_sha)
+    if any(run.external_id == external_id for run in gh.check_runs(repo, head_sha, CHECK_NAME)):
+        log.info("check run for %s exists already; not creating another", head_sha[:7])
+        return
     notes = check_annotations(files)
     chunks = batches(notes)
     title = f"{len(notes)} finding(s)" if notes else "no findings"
     summary = fit(summary, CHECK_TEXT_MAX, note="the rest is in the pull request's mendbot summary comment")
     output = {"title": title, "summary": summary, "annotations": chunks[0]}
     run = gh.create_check_run(
-        repo, name=CHECK_NAME, head_sha=head_sha, status="completed", conclusion=conclusion, output=output
+        repo,
+        name=CHECK_NAME,
+        head_sha=head_sha,
+        status="completed",
+        conclusion=conclusion,
+        output=output,
+        external_id=external_id,
     )
     for chunk in chunks[1:]:
         gh.edit_check_run(run, output={"title": title, "summary": summary, "annotations": chunk})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,9 @@ class ServiceSettings(BaseSettings):
     github_private_key: str | None = Field(None, description="App private key PEM text")
     github_private_key_path: Path | None = None
     github_token: str | None = Field(None, description="token mode: a PAT or an Actions token")
+    token_cache_key: SecretStr | None = Field(
+        None, description="seal installation tokens cached in Redis with this secret (Fernet)"
+    )
     review_drafts: bool = False
     delivery_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 25 * 1024 * 1024
@@ -40,6 +43,21 @@ class ServiceSettings(BaseSettings):
     model_queue: bool = Field(
         True,
         description="review workers may send one `model`-queue batch per PR when the repo's config has model = true",
+    )
+    broker_durability: str = Field(
+        "require",
+        pattern="^(require|warn)$",
+        description="`require`: serve/worker refuse a broker Redis that keeps nothing on disk; `warn`: say so and run",
+    )
+    prove_per_file: int = Field(
+        50, ge=0, description="findings proven per file of a pull request, most severe first; the rest are listed"
+    )
+    prove_per_review: int = Field(200, ge=0, description="findings proven per pull request, most severe first")
+    prove_seconds: float = Field(
+        60.0, gt=0, description="seconds a review spends proving; findings not reached by then are listed unproven"
+    )
+    review_time_limit: int = Field(
+        300, ge=30, description="Celery hard time limit of a review (the soft limit is 30 s before it)"
     )
     model_timeout: float = Field(
         60.0, gt=0, description="seconds a review waits for its `model` batch; then it goes out codemod-only"

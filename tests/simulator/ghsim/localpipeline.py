@@ -73,8 +73,9 @@ class UvicornThread:
 
 
 class PrivateRedis:
-    """A `redis-server` of one's own: 127.0.0.1 on a free port, nothing saved (`--save ""`,
-    `--appendonly no`), its files in a temporary directory; `stop()` ends it and removes them.
+    """A `redis-server` of one's own: 127.0.0.1 on a free port, no snapshots (`--save ""`) but an
+    append-only file (`--appendonly yes`, what the broker check asks for), its files in a temporary
+    directory; `stop()` ends it and removes them.
     Whatever runs on it can never touch anyone else's data, and nothing is left behind."""
 
     def __init__(self, binary: str | None = None) -> None:
@@ -106,7 +107,7 @@ class PrivateRedis:
                 probe.bind(("127.0.0.1", 0))
                 self.port = int(probe.getsockname()[1])
             argv = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
-            argv += ["--appendonly", "no", "--dir", self._dir.name, "--logfile", str(self.log), "--daemonize", "no"]
+            argv += ["--appendonly", "yes", "--dir", self._dir.name, "--logfile", str(self.log), "--daemonize", "no"]
             self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # nosec B603
             if self._answers(timeout):
                 return self
@@ -261,6 +262,8 @@ class LocalPipeline:
             "MENDBOT_WRITE_INTERVAL_SECONDS": str(self.write_interval),
             "MENDBOT_PR_LOCK_SECONDS": str(self.lock_seconds),
             "MENDBOT_MODEL_TIMEOUT": str(self.model_timeout),
+            # A private redis-server keeps an append-only file; a database handed in is the caller's.
+            "MENDBOT_BROKER_DURABILITY": "require" if self.private_redis is not None else "warn",
         }
         argv = [
             sys.executable,

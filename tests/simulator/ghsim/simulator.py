@@ -101,6 +101,8 @@ class Simulator:
         self.apps: dict[int, App] = {}
         self.installations: dict[int, Installation] = {}
         self.credentials: dict[str, Credential] = {}
+        # "stateless": the ~520-character installation tokens GitHub is moving to; "classic": ghs_ + 36.
+        self.token_format = "classic"
         self.repos: dict[str, Repository] = {}
         self.pulls: dict[tuple[str, int], PullRequest] = {}
         self.reviews: dict[int, Review] = {}
@@ -267,7 +269,7 @@ class Simulator:
             installation = self.installations[installation_id]
             app = self.apps[installation.app_id]
             credential = Credential(
-                token="ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "b")[:36],
+                token=self._installation_token(),
                 kind="installation",
                 user=app.bot_user,
                 repositories=None if repositories is None else set(repositories),
@@ -279,6 +281,24 @@ class Simulator:
             )
             self.credentials[credential.token] = credential
             return credential
+
+    def _installation_token(self) -> str:
+        if self.token_format == "stateless":
+            return "ghs_" + secrets.token_urlsafe(390)[:516]
+        return "ghs_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "b")[:36]
+
+    def revoke_tokens(self, installation_id: int) -> int:
+        """Revoke every installation token of an installation (as `DELETE /installation/token`
+        or an uninstall would); requests with them get 401 from now on. Returns how many."""
+        with self.lock:
+            gone = [
+                t
+                for t, c in self.credentials.items()
+                if c.kind == "installation" and c.installation_id == installation_id
+            ]
+            for token in gone:
+                del self.credentials[token]
+            return len(gone)
 
     def installation_repositories(self, installation: Installation) -> list[Repository]:
         with self.lock:
