@@ -97,3 +97,47 @@ def test_unsigned_requests_add_no_metric_series(receiver: tuple[httpx.Client, re
     after = client.get("/metrics").text
     assert "made-up" not in after
     assert len(after) - len(before) < 2_000
+
+
+def test_serve_starts_the_workers_it_is_asked_for(redis_url: str, tmp_path: Any) -> None:
+    """`mendbot serve --workers 2`: two receiver processes (uvicorn ignored N before), answering."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "MENDBOT_WEBHOOK_SECRET": SECRET,
+        "REDIS_URL": redis_url,
+        "MENDBOT_BROKER_DURABILITY": "warn",  # the test Redis keeps nothing on disk
+    }
+    argv = [sys.executable, "-m", "workers.cli", "serve", "--workers", "2", "--port", str(port)]
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        children = [
+            p for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == server.pid
+        ]
+        assert len(children) >= 2, children
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode(errors="replace")
+    assert "keeps nothing on disk" in output  # the broker check warned
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
