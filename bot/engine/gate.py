@@ -93,6 +93,13 @@ def _split_import_prefix(
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _source_names(source: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+    """`_names` of a source, once per text (the original file's are asked for every candidate)."""
+    bound, loads = _names(parsed(source))
+    return frozenset(bound), tuple(loads)
+
+
 def _names(tree: ast.AST) -> tuple[set[str], list[tuple[str, int]]]:
     """(every name the module binds anywhere, every (name, line) it reads)."""
     bound: set[str] = set()
@@ -131,16 +138,16 @@ def _check_names(old_source: str, new_source: str, new_span: tuple[int, int]) ->
     (e.g. replacing `import subprocess` with anything else); this catches those.
     """
     try:
-        old_bound, old_loads = _names(parsed(old_source))
-        new_bound, new_loads = _names(parsed(new_source))
+        old_bound, old_loads = _source_names(old_source)
+        new_bound, new_loads = _source_names(new_source)
     except (SyntaxError, RecursionError, ValueError):
         raise Rejected("cannot analyse names") from None
     lo, hi = new_span
     # Names the file already read without binding them (globals from elsewhere, a star
     # import, example snippets) stay allowed; a name the edit invents does not.
-    known = new_bound | _BUILTINS | {name for name, _ in old_loads}
+    known: frozenset[str] = new_bound | _BUILTINS | {name for name, _ in old_loads}
     if "*" in old_bound:
-        known = set()  # a star import can bind anything: the check would only guess
+        known = frozenset()  # a star import can bind anything: the check would only guess
     for name, line in new_loads:
         if not known:
             break
@@ -160,12 +167,38 @@ def _check_syntax(path: str, new_source: str) -> None:
 
 
 def _check_parses(new_source: str, span: tuple[int, int]) -> None:
-    """libcst parses the code around the edit (the re-scan's view; the whole file without one)."""
+    """libcst parses the code around the edit: the top-level statement(s) holding it, as the
+    re-scan's view has them (the whole file when it cannot say which)."""
     view = rescan_view(new_source, span)
+    text = new_source
+    if view is not None:  # the blanked bodies without their numbered comment lines: less to tokenize
+        lines = view.text.splitlines(keepends=True)
+        dropped = {n for lo, hi in view.blanked for n in range(lo + 1, hi + 1)}
+        text = "".join("\n" if n + 1 in dropped else line for n, line in enumerate(lines))
     try:
-        cst.parse_module(view.text if view is not None else new_source)
+        cst.parse_module(_top_level_around(text, new_source, span))
     except (cst.ParserSyntaxError, RecursionError) as exc:
         raise Rejected(f"does not parse: {str(exc).splitlines()[0]}") from None
+
+
+def _top_level_around(text: str, new_source: str, span: tuple[int, int]) -> str:
+    """The lines of `text` holding the module-level statements that `span` reaches (with their
+    decorators); every line is kept when the tree cannot be had."""
+    try:
+        tree = parsed(new_source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return text
+    lo, hi = span
+    reached = []
+    for node in tree.body:
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        last = node.end_lineno or node.lineno
+        if first <= hi and last >= lo:
+            reached.append((first, last))
+    if not reached:
+        return text
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[min(a for a, _ in reached) - 1 : max(b for _, b in reached)])
 
 
 @dataclass(frozen=True)
@@ -224,6 +257,9 @@ def _check_confined(old: str, new: str, statement_lines: tuple[int, int]) -> Con
     )
 
 
+_IMPORT_WORD = re.compile(r"\b(import|from)\b")
+
+
 @dataclass(frozen=True)
 class RescanView:
     """The candidate with the bodies the edit is not in blanked (`text`), and those bodies' lines."""
@@ -254,6 +290,9 @@ def rescan_view(new_source: str, span: tuple[int, int]) -> RescanView | None:
     view = focus(new_source, [span], tree)
     if view is None:
         return None
+    lines = new_source.splitlines(keepends=True)
+    if not any(_IMPORT_WORD.search("".join(lines[lo - 1 : hi])) for lo, hi in view.blanked):
+        return RescanView(view.text, view.blanked)  # no import statement can be in the blanked bodies
     imports = [
         (node.lineno, node.end_lineno or node.lineno)
         for node in ast.walk(tree)
@@ -262,7 +301,7 @@ def rescan_view(new_source: str, span: tuple[int, int]) -> RescanView | None:
     ]
     if not imports:
         return RescanView(view.text, view.blanked)
-    source_lines = new_source.splitlines(keepends=True)
+    source_lines = lines
     lines = view.text.splitlines(keepends=True)
     for first, last in imports:
         lo = next(lo for lo, hi in view.blanked if lo <= first <= hi)

@@ -196,6 +196,30 @@ def _calls(tree: ast.AST) -> Iterator[ast.Call]:
             yield node
 
 
+def _lines_of(node: ast.AST) -> tuple[int, int] | None:
+    """A node's line range, its decorators included (they sit above `def`/`class`)."""
+    start = getattr(node, "lineno", None)
+    if start is None:
+        return None
+    decorators = getattr(node, "decorator_list", None) or []
+    start = min([start, *(d.lineno for d in decorators)])
+    return start, getattr(node, "end_lineno", None) or start
+
+
+def _calls_on(tree: ast.AST, start: int, end: int) -> Iterator[ast.Call]:
+    """The calls on lines `start..end`, visiting only the nodes whose lines reach them (a
+    child's lines lie within its parent's): not a walk of the whole file for each candidate."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        lines = _lines_of(node)
+        if lines is not None and (lines[1] < start or lines[0] > end):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def _explicit_keywords(call: ast.Call) -> list[str]:
     return [kw.arg for kw in call.keywords if kw.arg is not None]
 
@@ -264,7 +288,7 @@ def call_problems(old_source: str, new_source: str, new_span: tuple[int, int]) -
         start, end = new_span
         imports, ambiguous = _bound_names(new_tree)
         candidates = [
-            call for call in _calls(new_tree) if call.lineno <= end and (call.end_lineno or call.lineno) >= start
+            call for call in _calls_on(new_tree, start, end) if call.lineno <= end and (call.end_lineno or call.lineno) >= start
         ]
         candidates.sort(key=lambda c: (c.lineno, c.col_offset))
         for call in candidates:

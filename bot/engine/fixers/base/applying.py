@@ -6,6 +6,8 @@ The gate (``bot.engine.gate``) then decides whether the resulting candidate is a
 from __future__ import annotations
 
 import ast
+import dataclasses
+import functools
 from collections.abc import Sequence
 
 import libcst as cst
@@ -17,8 +19,45 @@ from bot.engine.candidate import Candidate
 from bot.engine.findings import Finding
 from bot.engine.fixers.base.fixer import FixContext, Fixer, Replacement
 from bot.engine.fixers.base.locating import locate
+from bot.engine.fixers.base.parents import parents_for
 from bot.engine.fixers.imports import add_imports
 from bot.engine.project import NO_FACTS, ProjectFacts
+
+
+def _swap_child(parent: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode | None:
+    """`parent` with its child `old` replaced by `new` (a field, or one item of a sequence
+    field); None when `old` is not found directly in a field."""
+    for spec in dataclasses.fields(parent):
+        value = getattr(parent, spec.name)
+        if value is old:
+            return parent.with_changes(**{spec.name: new})
+        if isinstance(value, (tuple, list)) and any(item is old for item in value):
+            return parent.with_changes(**{spec.name: type(value)(new if item is old else item for item in value)})
+    return None
+
+
+def replaced(wrapper: MetadataWrapper, old: cst.CSTNode, new: Replacement) -> cst.Module:
+    """The module with `old` replaced by `new`, rebuilding only `old`'s ancestors.
+
+    Why not a transformer: libcst's `visit` walks every node of the module to replace one, about
+    a third of a proposal's cost in a large file; the ancestors are known (`parents_for`), so
+    only they are copied. Sentinels (removal, flattening) and nodes whose ancestors cannot be
+    found this way take the transformer, which handles them."""
+    module = wrapper.module
+    if isinstance(new, cst.CSTNode) and old is not module:
+        parents = parents_for(wrapper)
+        child: cst.CSTNode = old
+        replacement: cst.CSTNode = new
+        while child is not module:
+            parent = parents.get(child)
+            swapped = _swap_child(parent, child, replacement) if parent is not None else None
+            if swapped is None:
+                break
+            child, replacement = parent, swapped  # type: ignore[assignment]
+        else:
+            if isinstance(replacement, cst.Module):
+                return replacement
+    return module.visit(_Replace(old, new))
 
 
 class _Replace(cst.CSTTransformer):
@@ -39,13 +78,16 @@ def tidy_imports(
     wanted: Sequence[tuple[str, str | None, str | None]] = (),
     removals: Sequence[tuple[str, str | None]] = (),
     used_elsewhere: frozenset[str] = frozenset(),
+    new_code: str | None = None,
 ) -> cst.Module:
     """After an edit: drop the imports it made unused (and those asked for), then add the
     wanted ones where isort/ruff would put them. Codemods and model drafts both end here.
     `used_elsewhere`: names used in code the module does not show (a focused view's blanked
-    bodies), so an import they need is never dropped."""
+    bodies), so an import they need is never dropped. `new_code`: `new_module.code`, when the
+    caller has it already (a codegen of a large module is not free). Returns `new_module`
+    itself when no import changes."""
     unused = [(mod, obj, None) for mod, obj in removals] + _imports_made_unused(
-        old_code, new_module.code, used_elsewhere
+        old_code, new_code if new_code is not None else new_module.code, used_elsewhere
     )
     if unused:
         codemod_context = CodemodContext()
@@ -57,6 +99,22 @@ def tidy_imports(
     return new_module
 
 
+@functools.lru_cache(maxsize=8)
+def _loads(code: str) -> tuple[ast.Module, frozenset[str]]:
+    """The module's tree and every name it reads, or re-exports as a string of a module-level
+    assignment (`__all__`); once per text (the original file's is asked for every proposal)."""
+    tree = ast.parse(code)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    exported = {
+        c.value
+        for stmt in tree.body
+        if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign)
+        for c in ast.walk(stmt)
+        if isinstance(c, ast.Constant) and isinstance(c.value, str)
+    }
+    return tree, frozenset(names | exported)
+
+
 def _imports_made_unused(
     old_code: str, new_code: str, used_elsewhere: frozenset[str] = frozenset()
 ) -> list[tuple[str, str | None, str | None]]:
@@ -66,22 +124,11 @@ def _imports_made_unused(
     behind unused (the project's linter would fail on the fix); imports that were unused
     already, or are re-exported through `__all__`, are not ours to touch."""
     try:
-        old_tree, new_tree = ast.parse(old_code), ast.parse(new_code)
+        old_tree, old_loads = _loads(old_code)
+        _, new_loads = _loads(new_code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-
-    def loads(tree: ast.Module) -> set[str]:
-        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        exported = {
-            c.value
-            for stmt in tree.body
-            if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign)
-            for c in ast.walk(stmt)
-            if isinstance(c, ast.Constant) and isinstance(c.value, str)
-        }
-        return names | exported
-
-    before, after = loads(old_tree) | used_elsewhere, loads(new_tree) | used_elsewhere
+    before, after = old_loads | used_elsewhere, new_loads | used_elsewhere
     out: list[tuple[str, str | None, str | None]] = []
     for statement in old_tree.body:
         if isinstance(statement, ast.Import):
@@ -146,11 +193,12 @@ def propose(
     if edit is None:
         return None
     stmt_range = ctx.position(statement)
-    new_module = parsed.visit(_Replace(edit.old, edit.new))
-    new_module = tidy_imports(parsed.code, new_module, ctx.imports, ctx.removals, used_elsewhere)
+    edited = replaced(wrapper, edit.old, edit.new)
+    edited_code = edited.code
+    new_module = tidy_imports(source, edited, ctx.imports, ctx.removals, used_elsewhere, edited_code)
     return Candidate(
         fixer=fixer,
-        new_source=new_module.code,
+        new_source=edited_code if new_module is edited else new_module.code,
         description=edit.description or fixer.title,
         confidence=fixer.confidence_for(ctx),
         # A finding may extend past its statement (B613 on a comment line next to it).
