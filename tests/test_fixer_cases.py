@@ -65,7 +65,7 @@ def _declines_imply_no_fix(fixers: list[Fixer], path: str, source: str) -> int:
     module = cst.parse_module(source)  # one parse (and one metadata resolution) per file
     for finding in scan_source(path, source, SETTINGS).findings:
         for fixer in fixers:
-            if finding.rule_id in fixer.rule_ids and fixer.declines(finding):
+            if finding.rule_id in fixer.rule_ids and fixer.declines(finding, source):
                 declined += 1
                 assert propose(fixer, source, finding, module) is None, (fixer.name, path, finding.line)
     return declined

@@ -102,7 +102,7 @@ def codemod_fixes(
     `deadline` (a `time.time()`), the findings not reached are rejected as unproven."""
     outcome = FixOutcome()
     targets = [f for f in findings if fixable(f)]
-    wanted = [f for f in targets if any(not fixer.declines(f) for fixer in fixers_for(f.rule_id))]
+    wanted = [f for f in targets if any(not fixer.declines(f, source) for fixer in fixers_for(f.rule_id))]
     if not wanted:
         return outcome  # nothing to draft: the file is not parsed at all
     views = _Views(source, wanted)
@@ -115,7 +115,7 @@ def codemod_fixes(
             outcome.rejections.append(Rejection(finding, "-", f"{UNPROVEN}the review's time budget ran out"))
             continue
         for fixer in fixers_for(finding.rule_id):
-            if fixer.declines(finding):
+            if fixer.declines(finding, source):
                 continue
             try:
                 candidate = views.propose(fixer, finding, facts)

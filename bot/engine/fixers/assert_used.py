@@ -319,7 +319,7 @@ class AssertToRaise(Fixer):
         Case("if not cond:\n    raise AssertionError(msg)\n", note="already explicit"),
     )
 
-    def declines(self, finding: Finding) -> bool:
+    def declines(self, finding: Finding, source: str) -> bool:
         """In a test file, or no word of the assert's lines reads like an access check: the
         condition is part of those lines, so `fix` would decline on `guards_access` too. Most
         asserts of real code are declined here, before their file is parsed."""

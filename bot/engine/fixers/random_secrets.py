@@ -17,8 +17,9 @@ import libcst as cst
 
 from bot.engine.behaviour import words as _words
 from bot.engine.context import ContextCase, FindingSite, context_rule
-from bot.engine.findings import FixConfidence
+from bot.engine.findings import Finding, FixConfidence
 from bot.engine.fixers.base import Case, Edit, FixContext, Fixer, has_star_args
+from bot.engine.fixers.base.fixer import statement_text
 from bot.engine.fixers.registry import register
 from bot.engine.scan import is_test_path
 
@@ -277,6 +278,18 @@ class RandomSecrets(Fixer):
         Case("import secrets\n\ntoken = secrets.token_hex(16)\n", note="already secrets"),
         Case("import random\n\ntoken = random.random()\n", path="tests/test_auth.py", note="test fixture"),
     )
+
+    def declines(self, finding: Finding, source: str) -> bool:
+        """In a test file, or no word of the flagged statement and of the functions and classes
+        around it is a secret's: the words `fix` reads (assignment targets, keywords, dict keys,
+        enclosing names) are among them, so it would decline too. Most `random` calls of real
+        code (jitter, sampling, shuffling) are declined here, before libcst parses the file."""
+        if is_test_path(finding.path):
+            return True
+        statement = statement_text(source, finding)
+        if statement is None:
+            return False
+        return not _words(statement) & _SECRET_WORDS
 
     def fix(self, ctx: FixContext) -> Edit | None:
         call = ctx.flagged

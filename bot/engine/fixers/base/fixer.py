@@ -12,6 +12,7 @@ before/after ``cases`` together: the cases are both its tests and its docs.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -29,6 +30,7 @@ from libcst.metadata import (
 from bot.engine.findings import Finding, FixConfidence
 from bot.engine.fixers.base.parents import parents_for
 from bot.engine.project import NO_FACTS, ProjectFacts
+from bot.engine.trees import parsed
 
 Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
 
@@ -152,9 +154,10 @@ class Fixer:
     `whole_module`: the fixer reads code outside the flagged statement's scopes and the
     module's top level (e.g. every call in the file), so it is never given a focused view
     (`bot.engine.fixers.base.focus`).
-    `declines(finding)`: a refusal the fixer can tell from the finding alone (its path, its
-    code lines), before the file is parsed: a file whose every finding is declined so is never
-    given to libcst. It must imply that `fix` returns None (`tests/test_fixer_cases.py`).
+    `declines(finding, source)`: a refusal the fixer can tell before the file is given to
+    libcst (from the finding's path and lines, the file's text, at most its `ast`): a file whose
+    every finding is declined so is never parsed by libcst. It must imply that `fix` returns
+    None (`tests/test_fixer_cases.py`).
     """
 
     rule_ids: ClassVar[tuple[str, ...]] = ()
@@ -169,7 +172,7 @@ class Fixer:
     def fix(self, ctx: FixContext) -> Edit | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def declines(self, finding: Finding) -> bool:
+    def declines(self, finding: Finding, source: str) -> bool:
         """True when `fix` would certainly return None for this finding (see the class docstring)."""
         return False
 
@@ -177,3 +180,31 @@ class Fixer:
         """Per-finding confidence; most fixers have one class for every case."""
         return self.confidence
 
+
+def statement_text(source: str, finding: Finding) -> str | None:
+    """The lines of the innermost statement holding the finding, and the names of the functions
+    and classes around it, by the standard library's parser (ten times cheaper than libcst's with
+    metadata); None when the file does not parse or no statement holds it. A superset of every
+    text a fixer reads around the flagged node (targets, keywords, keys, enclosing names)."""
+    try:
+        tree = parsed(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found: ast.stmt | None = None
+    enclosing: list[str] = []
+    candidates: list[ast.AST] = list(tree.body)
+    while candidates:
+        node = candidates.pop()
+        if not isinstance(node, ast.stmt):
+            continue
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        if first <= finding.start_line and (node.end_lineno or node.lineno) >= finding.end_line:
+            found = node
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                enclosing.append(node.name)
+            candidates = list(ast.iter_child_nodes(node))
+    if found is None:
+        return None
+    lines = source.splitlines()
+    first = min([found.lineno, *(d.lineno for d in getattr(found, "decorator_list", []))])
+    return "\n".join([*lines[first - 1 : found.end_lineno or found.lineno], " ".join(enclosing)])
