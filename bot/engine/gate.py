@@ -287,7 +287,7 @@ def rescan_view(new_source: str, span: tuple[int, int]) -> RescanView | None:
         tree = parsed(new_source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    view = focus(new_source, [span], tree)
+    view = focus(new_source, [span], tree, names=False)
     if view is None:
         return None
     lines = new_source.splitlines(keepends=True)

@@ -260,10 +260,21 @@ def _find_config(root: Path, rel: str) -> Path | None:
 
 def _ruff_table(config: Path) -> dict[str, Any] | None:
     try:
-        doc = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None  # ruff will fail on it and raise LintUnavailable
-    if config.name == "pyproject.toml":
+    return _table_of(config.name, text)
+
+
+@functools.lru_cache(maxsize=32)
+def _table_of(name: str, text: str) -> dict[str, Any] | None:
+    """The ruff table of a configuration text, parsed once per text (the gate asks for every
+    candidate; TOML parsing was half of the lint proof's own time). Callers must not modify it."""
+    try:
+        doc = tomllib.loads(text)
+    except ValueError:
+        return None
+    if name == "pyproject.toml":
         tool = doc.get("tool")
         table = tool.get("ruff") if isinstance(tool, dict) else None
         return table if isinstance(table, dict) else None

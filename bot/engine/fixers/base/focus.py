@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from bot.engine.trees import parsed
 
 _Span = tuple[int, int]
 _Scoped = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -61,7 +64,15 @@ def _names(nodes: Iterable[ast.AST]) -> set[str]:
     return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _reaches_out(node: ast.AST) -> bool:
+_OTHER_SCOPES = re.compile(r"\b(global|nonlocal)\b")
+
+
+def _reaches_out(node: _Scoped, lines: Sequence[str]) -> bool:
+    """Whether the scope binds a name of another scope; read from the tree only when its text
+    holds `global` or `nonlocal` at all (a walk of every blankable body was a third of focusing)."""
+    text = "".join(lines[_first_line(node) - 1 : node.end_lineno or node.lineno])
+    if not _OTHER_SCOPES.search(text):
+        return False
     return any(isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(node))
 
 
@@ -121,14 +132,18 @@ def _blankable(
                 yield from _blankable(node.body, spans, lines)
             continue
         span = _body_span(node, lines)
-        if span is not None and not _reaches_out(node):
+        if span is not None and not _reaches_out(node, lines):
             yield span, node
 
 
-def focus(source: str, spans: Sequence[_Span], tree: ast.Module | None = None) -> Focus | None:
-    """The focused view for findings on `spans`, or None when there is little to blank."""
+def focus(
+    source: str, spans: Sequence[_Span], tree: ast.Module | None = None, *, names: bool = True
+) -> Focus | None:
+    """The focused view for findings on `spans`, or None when there is little to blank.
+    `names=False`: without `used_elsewhere` and `imported` (empty), for a caller that only
+    reads the text (the gate's re-scan), since collecting them walks every blanked body."""
     try:
-        tree = tree or ast.parse(source)
+        tree = tree or parsed(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     lines = source.splitlines(keepends=True)
@@ -136,7 +151,7 @@ def focus(source: str, spans: Sequence[_Span], tree: ast.Module | None = None) -
     blanked = [span for span, _ in scopes]
     if sum(hi - lo + 1 for lo, hi in blanked) < MIN_BLANKED_LINES:
         return None
-    used = _names(statement for _, scope in scopes for statement in scope.body)
+    used = _names(statement for _, scope in scopes for statement in scope.body) if names else set()
     out = list(lines)
     for lo, hi in blanked:
         first = lines[lo - 1]
@@ -147,4 +162,5 @@ def focus(source: str, spans: Sequence[_Span], tree: ast.Module | None = None) -
             # A numbered comment, not an empty line: every blanked line stays unique, so mapping the
             # edit back (`unfocus`, difflib) aligns lines at once instead of searching runs of blanks.
             out[index] = f"#{index}" + ("\r\n" if lines[index].endswith("\r\n") else "\n")
-    return Focus(source, "".join(out), frozenset(used), _imported(tree), tuple(blanked))
+    imported = _imported(tree) if names else frozenset()
+    return Focus(source, "".join(out), frozenset(used), imported, tuple(blanked))
