@@ -207,6 +207,8 @@ def prove_reports(
         todo, pending = _from_cache(todo, sources, settings, proofs, keys, opted_in)
     if not todo:
         return
+    import bot.engine.proving  # noqa: F401  # loaded here, before the pool forks: not once per worker
+
     wanted, unproven = _within_budget(todo, budget)
     deadline = time.time() + budget.seconds if budget is not None and budget.seconds is not None else None
     work: list[_CodemodWork] = [
