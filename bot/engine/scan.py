@@ -168,19 +168,23 @@ def precheck(path: str, data: bytes, max_bytes: int) -> tuple[str | None, Skippe
     return text, None
 
 
-def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSettings()) -> FileReport:
-    """Scan one file's content in memory with bandit's own checks."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    text, skipped = precheck(path, raw, settings.max_bytes)
-    if skipped is not None or text is None:
-        return FileReport(path=path, skipped=skipped)
-    engine = _engine(
+def _engine_for(settings: ScanSettings) -> _Engine:
+    return _engine(
         settings.select,
         settings.ignore,
         settings.bandit_config,
         settings.decisions.bandit_tests,
         settings.decisions.bandit_skips,
     )
+
+
+def scan_source(path: str, data: bytes | str, settings: ScanSettings = ScanSettings()) -> FileReport:
+    """Scan one file's content in memory with bandit's own checks."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    text, skipped = precheck(path, raw, settings.max_bytes)
+    if skipped is not None or text is None:
+        return FileReport(path=path, skipped=skipped)
+    engine = _engine_for(settings)
     from bandit.core import meta_ast, metrics, node_visitor
 
     counters = metrics.Metrics()
@@ -431,6 +435,8 @@ def scan_many(
     else:
         # Many small chunks keep both cores busy until the end and let progress move.
         pieces = _chunks(todo, max(jobs * 8, 1))
+        _engine_for(settings)  # bandit and its plugins loaded before the pool forks: once, not per worker
+        from bandit.core import meta_ast, metrics, node_visitor  # noqa: F401
         fresh = []
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for chunk_reports in pool.map(_scan_chunk, pieces, [settings] * len(pieces)):
