@@ -148,3 +148,72 @@ def test_a_token_cache_key_seals_the_cached_token(app_client: tuple[GitHubClient
     assert stored is not None and token.encode() not in stored
     fresh = GitHubClient(sealed.settings, gh.installation_id, redis.Redis.from_url(redis_url))
     assert fresh._token() == token  # read back through the seal
+
+
+def test_the_sweep_retries_failed_redeliveries_then_gives_up_visibly(redis_url: str) -> None:
+    """A redelivery that fails is asked for again (a new attempt id), up to REDELIVERY_ATTEMPTS
+    times; then the delivery is recorded where an operator sees it, and counted."""
+    from ghsim.webhooks import deliver as sim_deliver
+    from ghsim.webhooks import pull_request_payload
+
+    from workers.tasks import FAILED_KEY, REDELIVERY_ATTEMPTS, sweep_failed_deliveries
+
+    client = redis.Redis.from_url(redis_url)
+    with SimulatorServer(Simulator()) as server:
+        sim = server.sim
+        sim.create_repo(REPO, {"a.py": "x = 1\n"})
+        app = sim.create_app(slug="mendbot", webhook_url="http://127.0.0.1:9/webhook", webhook_secret="s")
+        sim.install_app(app.id, "octo-org", [REPO])
+        pr = sim.create_pull_request(REPO, {"a.py": "x = 1\n"}, {"a.py": "y = 2\n"}, number=1)
+        sim_deliver(sim, app.id, "pull_request", pull_request_payload(sim, REPO, pr.number, "opened", app_id=app.id))
+        assert app.private_key_pem is not None
+        settings = ServiceSettings(
+            github_api_url=server.base_url, github_app_id=str(app.id), github_private_key=app.private_key_pem.decode()
+        )
+        gh = GitHubClient(settings, None, client)
+        for sweep in range(REDELIVERY_ATTEMPTS + 2):
+            before = len(sim.deliveries)
+            asked = sweep_failed_deliveries(gh, client)
+            if sweep < REDELIVERY_ATTEMPTS:
+                assert len(asked) == 1, sweep
+                deadline = time.monotonic() + 10
+                while len(sim.deliveries) == before and time.monotonic() < deadline:
+                    time.sleep(0.05)  # the simulator redelivers in the background, and fails again
+            else:
+                assert asked == []
+        assert len(sim.redeliveries) == REDELIVERY_ATTEMPTS
+        given_up = client.lrange(FAILED_KEY, 0, -1)
+        assert len(given_up) == 1 and b"redeliveries failed" in given_up[0]
+        assert client.hget("mendbot:metrics:given_up", "delivery") == b"1"
+
+
+class _Request:
+    retries = 3
+
+
+class _Task:
+    """Celery's retry contract, as `_retry_while_relevant` uses it: `request.retries` and a
+    `retry()` that raises (here it records the call)."""
+
+    request = _Request()
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def retry(self, **kwargs: object) -> Exception:
+        self.calls.append(kwargs)
+        raise RuntimeError("retry")
+
+
+def test_github_errors_are_retried_while_the_delivery_is_relevant(redis_url: str) -> None:
+    from workers.tasks import FAILED_KEY, _retry_while_relevant
+
+    client = redis.Redis.from_url(redis_url)
+    task = _Task()
+    outage = RuntimeError("502 Bad Gateway")
+    with pytest.raises(RuntimeError, match="retry"):
+        _retry_while_relevant(task, client, outage, 300, time.time() - 3600, REPO, 1, "a" * 40)  # type: ignore[arg-type]
+    assert task.calls[0]["max_retries"] is None and task.calls[0]["countdown"] == 300
+    too_old = _retry_while_relevant(task, client, outage, 300, time.time() - 7 * 3600, REPO, 1, "a" * 40)  # type: ignore[arg-type]
+    assert too_old is outage and len(task.calls) == 1
+    assert b"GitHub kept failing" in client.lindex(FAILED_KEY, 0)

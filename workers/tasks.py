@@ -24,6 +24,7 @@ that says so instead of going silent.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -41,7 +42,7 @@ from bot.engine.api import Budget
 from bot.engine.proposers import DraftRequest, Drafts
 from bot.github.client import GitHubClient, RateLimited
 from bot.github.jobqueue import MODEL_TASK, REDELIVER_TASK, REVIEW_TASK
-from bot.github.metrics import record_model_batch, record_review_latency
+from bot.github.metrics import GIVEN_UP_METRIC_KEY, record_model_batch, record_review_latency
 from bot.github.pull_request import CHECK_NAME, LostLock, check_external_id, review_pull_request
 from bot.github.settings import ServiceSettings, load_service_settings
 from workers.app import app
@@ -204,9 +205,10 @@ def review_job(
         return {"status": "already-reviewed", "head_sha": head_sha}
     lock = PullRequestLock(client, repo, number, settings.pr_lock_seconds)
     if not lock.acquire():
-        # Another job for this PR is running (or died holding the lock, which then expires):
-        # wait for it without using up the retries meant for GitHub errors.
-        raise self.retry(countdown=3, max_retries=self.max_retries + settings.pr_lock_seconds // 3 + 5)
+        # Another job for this PR is running (or died holding the lock, which then expires): wait
+        # for it, for as long as the delivery is relevant (a review runs at most its time limit).
+        busy = RuntimeError(f"{repo}#{number} is being reviewed by another job")
+        raise _retry_while_relevant(self, client, busy, 3, received_at, repo, number, head_sha)
     # Asked only when the repository's config (read from the base branch) has model = true.
     model = ModelBatch(client, settings.model_timeout, lock) if settings.model_queue else None
     gh = GitHubClient(settings, installation, client)
@@ -231,13 +233,15 @@ def review_job(
         client.set(done_key, "timed-out", ex=7 * 24 * 3600)
         return {"status": "timed-out", "head_sha": head_sha}
     except RateLimited as exc:
-        raise self.retry(countdown=exc.retry_after, exc=exc) from exc
+        raise _retry_while_relevant(self, client, exc, exc.retry_after, received_at, repo, number, head_sha) from exc
     except GithubException as exc:
         if exc.status >= 500:
-            raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1)), exc=exc) from exc
+            wait = min(300, 2 ** (self.request.retries + 1))
+            raise _retry_while_relevant(self, client, exc, wait, received_at, repo, number, head_sha) from exc
         raise
     except (RequestException, ConnectionError) as exc:
-        raise self.retry(countdown=min(300, 2 ** (self.request.retries + 1)), exc=exc) from exc
+        wait = min(300, 2 ** (self.request.retries + 1))
+        raise _retry_while_relevant(self, client, exc, wait, received_at, repo, number, head_sha) from exc
     finally:
         lock.release()
     if outcome.status in ("reviewed", "nothing-new"):
@@ -256,6 +260,27 @@ def review_job(
         "conclusion": outcome.conclusion,
         "model": model.outcome if model is not None else None,
     }
+
+
+def _retry_while_relevant(
+    task: Task,
+    client: redis.Redis,
+    exc: Exception,
+    countdown: float,
+    received_at: float | None,
+    repo: str,
+    number: int,
+    head_sha: str,
+) -> Exception:
+    """A GitHub outage or rate limit: retry with capped backoff for as long as the delivery is
+    relevant (`MENDBOT_RETRY_WINDOW_SECONDS`, 6 h, from its arrival), however many tries that
+    takes (before: 9 tries, about 8.5 minutes of 5xx, then nothing); then record it as given up."""
+    window = load_service_settings().retry_window_seconds
+    started = received_at or time.time() - task.request.retries * 300
+    if time.time() + countdown - started > window:
+        record_given_up(client, "review", f"{repo}#{number}@{head_sha[:12]}", f"GitHub kept failing: {exc}")
+        return exc
+    return task.retry(countdown=countdown, exc=exc, max_retries=None)
 
 
 def _report_timeout(gh: GitHubClient, repo: str, head_sha: str, lock: PullRequestLock) -> None:
@@ -286,6 +311,46 @@ def _report_timeout(gh: GitHubClient, repo: str, head_sha: str, lock: PullReques
         log.error("could not report the timeout of %s@%s: %s", repo, head_sha[:7], exc)
 
 
+REDELIVERY_ATTEMPTS = 5
+"""How many times the sweep asks GitHub to redeliver one delivery (GUID) before it records it
+as failed for an operator (`FAILED_KEY`); the sweep runs every 10 minutes."""
+FAILED_KEY = "mendbot:failed"
+"""A Redis list of what mendbot gave up on (JSON: kind, what, why, when), newest first, capped:
+where an operator looks (`mendbot_given_up_total` counts them in /metrics)."""
+
+
+def record_given_up(client: redis.Redis, kind: str, what: str, why: str) -> None:
+    """Say where an operator sees it that a delivery or review was given up; never raises."""
+    log.error("gave up on %s %s: %s", kind, what, why)
+    entry = json.dumps({"kind": kind, "what": what, "why": why, "at": time.time()})
+    with contextlib.suppress(redis.RedisError):
+        pipe = client.pipeline()
+        pipe.lpush(FAILED_KEY, entry)
+        pipe.ltrim(FAILED_KEY, 0, 999)
+        pipe.hincrby(GIVEN_UP_METRIC_KEY, kind, 1)
+        pipe.execute()
+
+
+def sweep_failed_deliveries(gh_client: GitHubClient, client: redis.Redis) -> list[str]:
+    """Ask GitHub to redeliver every recent delivery whose latest attempt failed — a failed
+    redelivery too (each attempt has its own id; before, a GUID asked for once was never asked
+    for again) — at most `REDELIVERY_ATTEMPTS` times per GUID. Returns the GUIDs asked for."""
+    asked = []
+    for delivery in gh_client.failed_deliveries():
+        guid, attempt = str(delivery["guid"]), int(delivery["id"])
+        if not client.set(f"mendbot:redelivered:{attempt}", "1", nx=True, ex=3 * 24 * 3600):
+            continue  # this failed attempt was handled by an earlier sweep
+        count = int(client.incr(f"mendbot:redeliveries:{guid}"))
+        client.expire(f"mendbot:redeliveries:{guid}", 3 * 24 * 3600)
+        if count > REDELIVERY_ATTEMPTS:
+            if count == REDELIVERY_ATTEMPTS + 1:
+                record_given_up(client, "delivery", guid, f"{REDELIVERY_ATTEMPTS} redeliveries failed")
+            continue
+        gh_client.redeliver(attempt)
+        asked.append(guid)
+    return asked
+
+
 @app.task(name=REDELIVER_TASK, bind=True, max_retries=3)
 def redeliver_failed_deliveries(self: Task) -> dict[str, Any]:
     """GitHub never redelivers by itself: ask it to, for recent failed App deliveries."""
@@ -293,15 +358,8 @@ def redeliver_failed_deliveries(self: Task) -> dict[str, Any]:
     if not settings.app_mode:
         return {"status": "skipped", "reason": "redelivery needs GitHub App credentials"}
     client = _redis()
-    gh_client = GitHubClient(settings, None, client)
     try:
-        failed = gh_client.failed_deliveries()
-        asked = []
-        for delivery in failed:
-            key = f"mendbot:redelivered:{delivery['guid']}"
-            if client.set(key, "1", nx=True, ex=3 * 24 * 3600):
-                gh_client.redeliver(int(delivery["id"]))
-                asked.append(delivery["guid"])
+        asked = sweep_failed_deliveries(GitHubClient(settings, None, client), client)
     except RateLimited as exc:
         raise self.retry(countdown=exc.retry_after, exc=exc) from exc
     return {"status": "ok", "redelivered": asked}

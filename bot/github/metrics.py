@@ -26,6 +26,7 @@ LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 _LATENCY_KEY = "mendbot:metrics:review_latency"
 _CALLS_KEY = "mendbot:metrics:github_calls"
 _MODEL_KEY = "mendbot:metrics:model_batches"
+GIVEN_UP_METRIC_KEY = "mendbot:metrics:given_up"  # written by workers.tasks.record_given_up
 MODEL_OUTCOMES = ("ok", "timeout", "error")
 QUEUES = ("review", "model")
 log = logging.getLogger("mendbot.metrics")
@@ -102,6 +103,14 @@ class RedisMetricsCollector(Collector):
             for outcome, seen in model_batches(self.client).items():
                 batches.add_metric([outcome], float(seen))
             yield batches
+            given_up = CounterMetricFamily(
+                "mendbot_given_up",
+                "deliveries and reviews mendbot gave up on (details: the Redis list mendbot:failed)",
+                labels=["kind"],
+            )
+            for kind in ("delivery", "review"):
+                given_up.add_metric([kind], float(self.client.hget(GIVEN_UP_METRIC_KEY, kind) or 0))
+            yield given_up
             raw = {_text(k): float(v) for k, v in self.client.hgetall(_LATENCY_KEY).items()}
             buckets = [(str(b), raw.get(f"le:{b}", 0.0)) for b in LATENCY_BUCKETS]
             total = raw.get("count", 0.0)

@@ -56,6 +56,9 @@ class ServiceSettings(BaseSettings):
     prove_seconds: float = Field(
         60.0, gt=0, description="seconds a review spends proving; findings not reached by then are listed unproven"
     )
+    retry_window_seconds: int = Field(
+        6 * 3600, ge=60, description="how long a review is retried through GitHub errors after its delivery arrived"
+    )
     review_time_limit: int = Field(
         300, ge=30, description="Celery hard time limit of a review (the soft limit is 30 s before it)"
     )
