@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,61 @@ def test_progress_shows_every_phase_on_a_terminal_and_nothing_in_a_pipe(tmp_path
     assert json.loads(on_tty.stdout) == json.loads(piped.stdout)  # the report is the same either way
     text = shown.decode("utf-8", "replace")
     assert "scanning" in text and "proving fixes" in text, text[:500]
+
+
+def _vulnerable_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "app.py").write_text("import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n", encoding="utf-8")
+    return root
+
+
+def test_fix_writes_a_symlinks_target_and_keeps_the_link(tmp_path: Path) -> None:
+    root = _vulnerable_tree(tmp_path)
+    (root / "real").mkdir()
+    (root / "app.py").rename(root / "real" / "app.py")
+    (root / "app.py").symlink_to(root / "real" / "app.py")
+    assert main(["scan", str(root / "app.py"), "--fix", "--no-cache"]) == 0
+    assert (root / "app.py").is_symlink()
+    assert "safe_load" in (root / "real" / "app.py").read_text(encoding="utf-8")
+
+
+def test_fix_leaves_read_only_and_hard_linked_files_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _vulnerable_tree(tmp_path)
+    (root / "linked.py").write_text((root / "app.py").read_text(encoding="utf-8"), encoding="utf-8")
+    os.link(root / "linked.py", root / "other_name.py")
+    (root / "app.py").chmod(0o444)
+    before = {p.name: p.read_bytes() for p in root.iterdir()}
+    code = main(["scan", str(root), "--fix", "--no-cache"])
+    err = capsys.readouterr().err
+    assert "app.py: it is read-only" in err  # by its mode bits, whoever runs mendbot
+    assert "linked.py: it has 1 other hard link(s)" in err or "other_name.py: it has 1 other hard link(s)" in err
+    assert code == 1  # what was not written still fails the run
+    assert (root / "linked.py").read_bytes() == before["linked.py"]  # never a partial write
+    assert (root / "linked.py").stat().st_nlink == 2
+
+
+def test_fix_in_a_folder_that_cannot_take_a_temporary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can write in a read-only folder")
+    root = _vulnerable_tree(tmp_path)
+    root.chmod(0o555)
+    try:
+        code = main(["scan", str(root), "--fix", "--no-cache"])
+    finally:
+        root.chmod(0o755)
+    assert code == 1 and "no temporary file can be made" in capsys.readouterr().err
+
+
+def test_fix_removes_what_a_killed_run_left_behind(tmp_path: Path) -> None:
+    root = _vulnerable_tree(tmp_path)
+    stale = root / ".mendbot-abc123.tmp"
+    stale.write_text("half a file", encoding="utf-8")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = root / ".mendbot-def456.tmp"  # another run's, being written right now
+    fresh.write_text("", encoding="utf-8")
+    assert main(["scan", str(root), "--fix", "--no-cache"]) == 0
+    assert not stale.exists() and fresh.exists()

@@ -201,18 +201,14 @@ def prove_reports(
     `proofs`, a file whose proof inputs are unchanged takes its outcome from the cache; with
     `budget`, what the bounds leave out is rejected as unproven (and nothing is cached)."""
     todo = [r for r in reports if r.findings and r.path in sources]
-    keys = proposer_keys(proposers) if proofs is not None and budget is None else None
-    pending: dict[str, str] = {}
-    if proofs is not None and keys is not None:
-        todo, pending = _from_cache(todo, sources, settings, proofs, keys, opted_in)
+    todo, pending = _cached(todo, sources, settings, proposers, opted_in, proofs, budget)
     if not todo:
         return
     import bot.engine.proving  # noqa: F401  # loaded here, before the pool forks: not once per worker
 
     wanted, unproven = _within_budget(todo, budget)
-    deadline = time.time() + budget.seconds if budget is not None and budget.seconds is not None else None
     work: list[_CodemodWork] = [
-        (r.path, sources[r.path], r.findings, settings, wanted[r.path], deadline) for r in todo
+        (r.path, sources[r.path], r.findings, settings, wanted[r.path], _deadline(budget)) for r in todo
     ]
     if progress:
         progress("prove", 0, len(todo))
@@ -228,6 +224,27 @@ def prove_reports(
         report.rejections += [r for r in unproven if r.finding.path == report.path]
     if proofs is not None and pending:
         proofs.put_many([(pending[r.path], (r.fixes, r.rejections)) for r in todo if r.path in pending])
+
+
+def _deadline(budget: Budget | None) -> float | None:
+    return time.time() + budget.seconds if budget is not None and budget.seconds is not None else None
+
+
+def _cached(
+    todo: list[FileReport],
+    sources: dict[str, str],
+    settings: ScanSettings,
+    proposers: Sequence[Proposer],
+    opted_in: Collection[str],
+    proofs: ProofCache | None,
+    budget: Budget | None,
+) -> tuple[list[FileReport], dict[str, str]]:
+    """The reports still to prove and the cache keys to store them under; a budget, which
+    leaves some findings unproven on purpose, is never cached (nor a keyless proposer's work)."""
+    keys = proposer_keys(proposers) if proofs is not None and budget is None else None
+    if proofs is None or keys is None:
+        return todo, {}
+    return _from_cache(todo, sources, settings, proofs, keys, opted_in)
 
 
 def _ask_proposers(

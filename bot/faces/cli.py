@@ -230,15 +230,17 @@ def _scan_request(args: argparse.Namespace, plugin: ModelPlugin | None) -> ScanR
 
 
 def _exit_code(args: argparse.Namespace, result: ScanResult, config: RepoConfig) -> int:
-    """1 for a finding at or above `--fail-on` (after `--fix`, an applied fix no longer counts)
-    or a file that could not be scanned (unless `--allow-unscanned`); else 0."""
+    """1 for a finding at or above `--fail-on` (after `--fix`, a finding whose fix was written no
+    longer counts; a proven fix left unapplied — `review` confidence without `--unsafe-fixes`,
+    or a file `--fix` could not write — still does), a file that could not be scanned (unless
+    `--allow-unscanned`), or a file `--fix` could not write; else 0."""
     failing = args.fail_on != "never" and any(
-        f.severity >= config.fail_on and not (args.fix and f.fingerprint in r.fixes)
+        f.severity >= config.fail_on and not (args.fix and f.fingerprint in result.applied)
         for r in result.reports
         for f in r.findings
     )
     unscanned = any(r.skipped is not None for r in result.reports) and not args.allow_unscanned
-    return EXIT_FINDINGS if failing or unscanned else EXIT_OK
+    return EXIT_FINDINGS if failing or unscanned or result.unwritten else EXIT_OK
 
 
 def run_scan(args: argparse.Namespace, plugin: ModelPlugin | None = None) -> int:
@@ -247,6 +249,8 @@ def run_scan(args: argparse.Namespace, plugin: ModelPlugin | None = None) -> int
     result = execute(request)
     if result.missing:
         raise UsageError("no such file or folder: " + ", ".join(result.missing))
+    for path, why in result.unwritten:  # every format: said on stderr, never silently skipped
+        print(f"mendbot: not written: {path}: {why}", file=sys.stderr)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         _emit(args, result, out, request.config, request.scope, request.root)

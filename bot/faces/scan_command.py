@@ -5,8 +5,11 @@ engine's `fix_files` and an atomic write per file."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +49,12 @@ class ScanResult:
     combined_diff: str = ""
     written: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    applied: set[str] = field(default_factory=set)  # fingerprints whose fix `--fix` wrote
+    unwritten: list[tuple[str, str]] = field(default_factory=list)  # (path, why `--fix` left it)
+
+
+class NotWritten(OSError):
+    """`--fix` left a file as it was; the message says why (it changed, it is read-only, …)."""
 
 
 def _scope_key(path: str, root: Path) -> str:
@@ -55,32 +64,70 @@ def _scope_key(path: str, root: Path) -> str:
         return path
 
 
+STALE_TEMPORARY_SECONDS = 600
+"""A `.mendbot-*.tmp` older than this is left over from a killed run: the next `--fix` in its
+folder removes it (a write takes milliseconds, so no running write is that old)."""
+
+
 def write_atomically(path: str, scanned: str, new_text: str) -> None:
-    """Replace a file in one step (in its own encoding), only if it still holds the text that
-    was scanned: one read to check, one atomic rename to write."""
-    with open(path, "rb") as handle:
-        original = handle.read()
+    """Replace a file's text (in its own encoding), only if it still holds the text that was
+    scanned, and only as its owner meant it to be written; `NotWritten` says why not.
+
+    - A symbolic link stays a link: its target is written.
+    - A read-only file is left alone (as `git`, ruff and editors would not write it either).
+    - The new text goes to a temporary file beside it, then one atomic rename: never a partial
+      write. A file with other hard links is left alone (a rename would split the links, and an
+      in-place write is not atomic); the message says so.
+    - A folder where no temporary file can be made is reported, not an internal error, and
+      leftovers of a killed run (`.mendbot-*.tmp`) are removed.
+    """
+    target = os.path.realpath(path)
+    try:
+        with open(target, "rb") as handle:
+            original = handle.read()
+        info = os.stat(target)
+    except OSError as exc:
+        raise NotWritten(f"cannot read it again: {exc.strerror or exc}") from None
     try:
         unchanged = decode_source(original) == scanned
     except (SyntaxError, UnicodeDecodeError, LookupError):
         unchanged = False
     if not unchanged:
-        raise OSError(f"{path} changed while mendbot was working; not written")
-    encoding = source_encoding(original)
-    mode = os.stat(path).st_mode
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".mendbot-", suffix=".tmp", dir=folder)
+        raise NotWritten("it changed while mendbot was working")
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+        raise NotWritten("it is read-only")  # its mode says so (even to root), or we may not write it
+    data = new_text.encode(source_encoding(original))
+    folder = os.path.dirname(target)
+    _remove_stale_temporaries(folder)
+    if info.st_nlink > 1:
+        raise NotWritten(f"it has {info.st_nlink - 1} other hard link(s), which a rename would split")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".mendbot-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise NotWritten(f"no temporary file can be made in its folder ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(new_text.encode(encoding))
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
+        os.chmod(tmp, info.st_mode & 0o7777)
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _remove_stale_temporaries(folder: str) -> None:
+    now = time.time()
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".mendbot-") and e.name.endswith(".tmp")]
+    except OSError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMPORARY_SECONDS:
+                os.unlink(entry.path)
 
 
 @contextmanager
@@ -141,8 +188,13 @@ def _rewrite(request: ScanRequest, review: Review, settings: ScanSettings, resul
         for fix in rewrite.applied:
             reports[rewrite.path].fixes.setdefault(fix.finding.fingerprint, fix)
         if request.mode == "fix":
-            write_atomically(rewrite.path, rewrite.source, rewrite.new_source)
+            try:
+                write_atomically(rewrite.path, rewrite.source, rewrite.new_source)
+            except NotWritten as exc:
+                result.unwritten.append((rewrite.path, str(exc)))
+                continue
             result.written.append(rewrite.path)
+            result.applied.update(fp for fix in rewrite.applied for fp in (fix.covers or (fix.finding.fingerprint,)))
     result.combined_diff = "".join(
         unified_diff(r.path, _as_stored(r.path, r.source), _as_stored(r.path, r.new_source)) for r in rewrites
     )
