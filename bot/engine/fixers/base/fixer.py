@@ -244,38 +244,28 @@ def simple_qualified_name(source: str, node: cst.CSTNode) -> str | None:
 _TYPE_PARAMS = tuple(getattr(ast, name) for name in ("TypeVar", "ParamSpec", "TypeVarTuple") if hasattr(ast, name))
 
 
-@functools.lru_cache(maxsize=8)
-def _single_import_bindings(source: str) -> dict[str, str]:
-    """Name → what a module-level import binds it to, for the names nothing else binds anywhere
-    in the file (no assignment, parameter, def, class, other import, handler, pattern or `del`;
-    a star import anywhere answers nothing)."""
-    try:
-        tree = parsed(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
-    bound: Counter[str] = Counter()
-    for item in ast.walk(tree):
-        if isinstance(item, ast.Name) and not isinstance(item.ctx, ast.Load):
-            bound[item.id] += 1
-        elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound[item.name] += 1
-        elif isinstance(item, ast.arg):
-            bound[item.arg] += 1
-        elif isinstance(item, (ast.Import, ast.ImportFrom)):
-            for alias in item.names:
-                if alias.name == "*":
-                    return {}
-                bound[(alias.asname or alias.name).split(".")[0]] += 1
-        elif isinstance(item, ast.ExceptHandler) and item.name:
-            bound[item.name] += 1
-        elif isinstance(item, (ast.Global, ast.Nonlocal)):
-            bound.update(item.names)
-        elif isinstance(item, (ast.MatchAs, ast.MatchStar)) and item.name:
-            bound[item.name] += 1
-        elif isinstance(item, ast.MatchMapping) and item.rest:
-            bound[item.rest] += 1
-        elif _TYPE_PARAMS and isinstance(item, _TYPE_PARAMS):
-            bound[str(item.name)] += 1  # type: ignore[attr-defined]
+def _names_bound_by(item: ast.AST) -> list[str]:
+    """The names one node binds (a star import binds `*`: anything)."""
+    if isinstance(item, ast.Name):
+        return [] if isinstance(item.ctx, ast.Load) else [item.id]
+    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [item.name]
+    if isinstance(item, ast.arg):
+        return [item.arg]
+    if isinstance(item, (ast.Import, ast.ImportFrom)):
+        return ["*" if a.name == "*" else (a.asname or a.name).split(".")[0] for a in item.names]
+    if isinstance(item, (ast.Global, ast.Nonlocal)):
+        return list(item.names)
+    if isinstance(item, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, *_TYPE_PARAMS)):
+        name = getattr(item, "name", None)
+        return [name] if isinstance(name, str) else []
+    if isinstance(item, ast.MatchMapping) and item.rest:
+        return [item.rest]
+    return []
+
+
+def _module_imports(tree: ast.Module) -> dict[str, str]:
+    """Name → target of each module-level `import x`, `import x.y as z`, `from m import n`."""
     out: dict[str, str] = {}
     for statement in tree.body:
         if isinstance(statement, ast.Import):
@@ -286,4 +276,19 @@ def _single_import_bindings(source: str) -> dict[str, str]:
         elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
             for alias in statement.names:
                 out[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
-    return {name: target for name, target in out.items() if bound[name] == 1}
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _single_import_bindings(source: str) -> dict[str, str]:
+    """Name → what a module-level import binds it to, for the names nothing else binds anywhere
+    in the file (no assignment, parameter, def, class, other import, handler, pattern or `del`;
+    a star import anywhere answers nothing)."""
+    try:
+        tree = parsed(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    bound: Counter[str] = Counter(name for item in ast.walk(tree) for name in _names_bound_by(item))
+    if bound["*"]:
+        return {}
+    return {name: target for name, target in _module_imports(tree).items() if bound[name] == 1}
