@@ -64,3 +64,24 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def github_app_client(server: Any, redis_url: str, repo: str = "octo-org/demo") -> tuple[Any, Any]:
+    """A repository on the simulator with the mendbot App installed, and a `GitHubClient` for
+    that installation (writes unpaced): what the pipeline tests review against."""
+    from bot.github.client import GitHubClient
+    from bot.github.settings import ServiceSettings
+
+    sim = server.sim
+    sim.create_repo(repo, {"README.md": "x\n"})
+    app = sim.create_app(slug="mendbot")
+    inst = sim.install_app(app.id, repo.split("/")[0], [repo])
+    assert app.private_key_pem is not None
+    settings = ServiceSettings(
+        github_api_url=server.base_url,
+        github_app_id=str(app.id),
+        github_private_key=app.private_key_pem.decode(),
+        redis_url=redis_url,
+        write_interval_seconds=0,
+    )
+    return GitHubClient(settings, inst.id, redis.Redis.from_url(redis_url)), sim

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 from ghsim import Simulator, SimulatorServer
 
 from bot.github.client import GitHubClient
 from bot.github.limits import CHECK_TEXT_MAX, COMMENT_MAX, fit, fit_bytes, length
 from bot.github.pull_request import review_pull_request
-from bot.github.settings import ServiceSettings
+from tests.conftest import github_app_client
 
 REPO = "octo-org/demo"
 VULN = "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n"  # B506 with a proven fix: inline
@@ -26,21 +25,10 @@ VULN = "import yaml\n\n\ndef load(s):\n    return yaml.load(s)\n"  # B506 with a
 @pytest.fixture
 def app_client(redis_url: str) -> Iterator[tuple[GitHubClient, Simulator]]:
     with SimulatorServer(Simulator()) as server:
-        sim = server.sim
-        sim.faults.content_per_minute = None
-        sim.faults.content_per_hour = None
-        sim.create_repo(REPO, {"README.md": "x\n"})
-        app = sim.create_app(slug="mendbot")
-        inst = sim.install_app(app.id, "octo-org", [REPO])
-        assert app.private_key_pem is not None
-        settings = ServiceSettings(
-            github_api_url=server.base_url,
-            github_app_id=str(app.id),
-            github_private_key=app.private_key_pem.decode(),
-            redis_url=redis_url,
-            write_interval_seconds=0,
-        )
-        yield GitHubClient(settings, inst.id, redis.Redis.from_url(redis_url)), sim
+        server.sim.faults.content_per_minute = None
+        server.sim.faults.content_per_hour = None
+        gh, sim = github_app_client(server, redis_url, REPO)
+        yield gh, sim
         assert sim.errors == []
 
 

@@ -24,6 +24,7 @@ from bot.engine.scan import scan_source
 from bot.github.client import GitHubClient, Pacer, RateLimited
 from bot.github.pull_request import review_pull_request
 from bot.github.settings import ServiceSettings
+from tests.conftest import github_app_client
 from tests.models.conftest import needs_runtime
 
 REPO = "octo-org/demo"
@@ -43,19 +44,8 @@ def sim_server() -> Iterator[SimulatorServer]:
 
 @pytest.fixture
 def app_client(sim_server: SimulatorServer, redis_url: str) -> Iterator[tuple[GitHubClient, Simulator]]:
-    sim = sim_server.sim
-    sim.create_repo(REPO, {"README.md": "x\n"})
-    app = sim.create_app(slug="mendbot")
-    inst = sim.install_app(app.id, "octo-org", [REPO])
-    assert app.private_key_pem is not None
-    settings = ServiceSettings(
-        github_api_url=sim_server.base_url,
-        github_app_id=str(app.id),
-        github_private_key=app.private_key_pem.decode(),
-        redis_url=redis_url,
-        write_interval_seconds=0,
-    )
-    yield GitHubClient(settings, inst.id, redis.Redis.from_url(redis_url)), sim
+    gh, sim = github_app_client(sim_server, redis_url, REPO)
+    yield gh, sim
     assert sim.errors == []
 
 

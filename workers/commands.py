@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 
-from bot.faces.cli import Command, ModelPlugin, SubParsers, UsageError, Wiring
+from bot.faces.cli import Command, ModelPlugin, SubParsers, UsageError, Wiring, service_settings
 from bot.faces.cli import main as cli_main
 
 DEMO_MISSING = (
@@ -68,19 +67,10 @@ def _add_worker_parser(sub: SubParsers) -> None:
 def run_worker(args: argparse.Namespace) -> int:
     """Celery's own worker on `workers.app` (the tasks register on import)."""
     try:
-        from bot.github.settings import SettingsError, load_service_settings
         from workers.app import app
     except ImportError as exc:
         raise UsageError(f"`mendbot worker` needs the App's packages: pip install 'mendbot[app]' ({exc})") from None
-    from bot.github.jobqueue import BrokerNotDurable, check_broker_durability
-
-    try:
-        settings = load_service_settings().require(github=True)
-        warning = check_broker_durability(settings.redis_url, settings.broker_durability)
-    except (SettingsError, BrokerNotDurable) as exc:
-        raise UsageError(str(exc)) from None
-    if warning:
-        print(f"mendbot: {warning}", file=sys.stderr)
+    settings = service_settings(github=True)
     concurrency = worker_concurrency(args.queues, args.concurrency, settings.model_queue)
     argv = ["worker", "-Q", args.queues, "--loglevel", args.loglevel]
     if concurrency:

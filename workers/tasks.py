@@ -46,12 +46,13 @@ from bot.github.metrics import GIVEN_UP_METRIC_KEY, record_model_batch, record_r
 from bot.github.pull_request import CHECK_NAME, LostLock, check_external_id, review_pull_request
 from bot.github.settings import ServiceSettings, load_service_settings
 from workers.app import app
+from workers.app import settings as startup_settings
 
 log = logging.getLogger("mendbot.worker")
 _LOCK_KEY = "mendbot:lock:{}#{}"
 _FENCE_KEY = "mendbot:fence:{}#{}"
 _DONE_KEY = "mendbot:done:{}#{}@{}"
-_LIMITS = load_service_settings()
+_LIMITS = startup_settings  # what the worker started with: Celery's time limits are fixed then
 SOFT_LIMIT = _LIMITS.review_time_limit - 30
 """Seconds until a review gets `SoftTimeLimitExceeded` (then it reports itself timed out)."""
 
@@ -275,7 +276,7 @@ def _retry_while_relevant(
     """A GitHub outage or rate limit: retry with capped backoff for as long as the delivery is
     relevant (`MENDBOT_RETRY_WINDOW_SECONDS`, 6 h, from its arrival), however many tries that
     takes (before: 9 tries, about 8.5 minutes of 5xx, then nothing); then record it as given up."""
-    window = load_service_settings().retry_window_seconds
+    window = _LIMITS.retry_window_seconds
     started = received_at or time.time() - task.request.retries * 300
     if time.time() + countdown - started > window:
         record_given_up(client, "review", f"{repo}#{number}@{head_sha[:12]}", f"GitHub kept failing: {exc}")

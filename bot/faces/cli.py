@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import __version__
 from bot.engine.baseline import Baseline, BaselineError
@@ -30,6 +30,9 @@ from bot.engine.proposers import Proposer
 from bot.faces import runcache
 from bot.faces.action import add_action_parser, run_action
 from bot.faces.scan_command import ScanRequest, ScanResult, execute
+
+if TYPE_CHECKING:
+    from bot.github.settings import ServiceSettings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SubParsers = argparse._SubParsersAction  # argparse's own type for `add_subparsers()`
@@ -305,21 +308,31 @@ def run_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
+def service_settings(*, receiver: bool = False, github: bool = False) -> ServiceSettings:
+    """The service's settings as `serve` and `worker` start with them: required values present,
+    and the broker Redis checked for persistence (refused, or a warning on stderr, as
+    `MENDBOT_BROKER_DURABILITY` says); any problem is a `UsageError` that names it."""
+    from bot.github.jobqueue import BrokerNotDurable, check_broker_durability
+    from bot.github.settings import SettingsError, load_service_settings
 
-        from bot.github.jobqueue import BrokerNotDurable, check_broker_durability
-        from bot.github.settings import SettingsError, load_service_settings
-    except ImportError as exc:
-        raise UsageError(f"`mendbot serve` needs the App's packages: pip install 'mendbot[app]' ({exc})") from None
     try:
-        settings = load_service_settings().require(receiver=True)
+        settings = load_service_settings().require(receiver=receiver, github=github)
         warning = check_broker_durability(settings.redis_url, settings.broker_durability)
     except (SettingsError, BrokerNotDurable) as exc:
         raise UsageError(str(exc)) from None
     if warning:
         print(f"mendbot: {warning}", file=sys.stderr)
+    return settings
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        import bot.github.webhook  # noqa: F401  # the App's packages are installed
+    except ImportError as exc:
+        raise UsageError(f"`mendbot serve` needs the App's packages: pip install 'mendbot[app]' ({exc})") from None
+    service_settings(receiver=True)
     # By import string, so that `--workers N` really starts N processes (uvicorn cannot fork an app
     # object); each builds the app from the same environment. Limits: see README, "Running the App".
     uvicorn.run(
