@@ -46,7 +46,7 @@ from bot.engine.fixers.base import Candidate, propose
 from bot.engine.fixers.base.focus import focus
 from bot.engine.patches import unified_diff
 from bot.engine.scan import ScanSettings, scan_source
-from bot.engine.trees import parsed
+from bot.engine.trees import first_line, parsed
 
 # Bandit's audit markers: they flag a construct for a look, not a risk the fix added
 # (e.g. B602 shell=True → list argument leaves B603 "subprocess without shell").
@@ -191,7 +191,7 @@ def _top_level_around(text: str, new_source: str, span: tuple[int, int]) -> str:
     lo, hi = span
     reached = []
     for node in tree.body:
-        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        first = first_line(node)
         last = node.end_lineno or node.lineno
         if first <= hi and last >= lo:
             reached.append((first, last))

@@ -33,7 +33,7 @@ import sysconfig
 from collections import defaultdict
 from collections.abc import Iterator
 
-from bot.engine.trees import parsed
+from bot.engine.trees import first_line, parsed
 
 __all__ = ["ALLOWED_PACKAGES", "call_problems"]
 
@@ -198,12 +198,9 @@ def _calls(tree: ast.AST) -> Iterator[ast.Call]:
 
 def _lines_of(node: ast.AST) -> tuple[int, int] | None:
     """A node's line range, its decorators included (they sit above `def`/`class`)."""
-    start = getattr(node, "lineno", None)
-    if start is None:
-        return None
-    decorators = getattr(node, "decorator_list", None) or []
-    start = min([start, *(d.lineno for d in decorators)])
-    return start, getattr(node, "end_lineno", None) or start
+    if not isinstance(node, (ast.stmt, ast.expr)):
+        return None  # the module, an operator, an argument list: no lines of their own to prune by
+    return first_line(node), node.end_lineno or node.lineno
 
 
 def _calls_on(tree: ast.AST, start: int, end: int) -> Iterator[ast.Call]:

@@ -16,3 +16,8 @@ import functools
 def parsed(source: str) -> ast.Module:
     """The module's tree (shared: do not modify it); raises what `ast.parse` raises."""
     return ast.parse(source)
+
+
+def first_line(node: ast.stmt | ast.expr) -> int:
+    """The node's first line, its decorators included (they sit above `def` and `class`)."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])

@@ -73,10 +73,8 @@ def cacheable(argv: Sequence[str]) -> bool:
     `MENDBOT_RUN_CACHE=0` turns replaying off (the scan and proof caches still work)."""
     if not argv or argv[0] != "scan" or os.environ.get("MENDBOT_RUN_CACHE", "1").lower() in ("0", "false", "no"):
         return False
-    if any(arg.split("=", 1)[0] in _NEVER or arg == "-" for arg in argv):
-        return False
-    if any(arg.startswith("--diff-input") for arg in argv) and "-" in argv:
-        return False
+    if any(arg.split("=", 1)[0] in _NEVER or arg in ("-", "--diff-input=-") for arg in argv):
+        return False  # "-": stdin, as a path or as `--diff-input -`
     return not (_isatty(sys.stdout) or _isatty(sys.stderr))
 
 

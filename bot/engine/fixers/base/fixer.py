@@ -32,7 +32,7 @@ from libcst.metadata import (
 from bot.engine.findings import Finding, FixConfidence
 from bot.engine.fixers.base.parents import parents_for
 from bot.engine.project import NO_FACTS, ProjectFacts
-from bot.engine.trees import parsed
+from bot.engine.trees import first_line, parsed
 
 Replacement = cst.CSTNode | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel
 
@@ -210,8 +210,7 @@ def statement_text(source: str, finding: Finding) -> str | None:
         node = candidates.pop()
         if not isinstance(node, ast.stmt):
             continue
-        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-        if first <= finding.start_line and (node.end_lineno or node.lineno) >= finding.end_line:
+        if first_line(node) <= finding.start_line and (node.end_lineno or node.lineno) >= finding.end_line:
             found = node
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 enclosing.append(node.name)
@@ -219,8 +218,7 @@ def statement_text(source: str, finding: Finding) -> str | None:
     if found is None:
         return None
     lines = source.splitlines()
-    first = min([found.lineno, *(d.lineno for d in getattr(found, "decorator_list", []))])
-    return "\n".join([*lines[first - 1 : found.end_lineno or found.lineno], " ".join(enclosing)])
+    return "\n".join([*lines[first_line(found) - 1 : found.end_lineno or found.lineno], " ".join(enclosing)])
 
 
 def simple_qualified_name(source: str, node: cst.CSTNode) -> str | None:

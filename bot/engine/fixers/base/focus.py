@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.engine.trees import parsed
+from bot.engine.trees import first_line, parsed
 
 _Span = tuple[int, int]
 _Scoped = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -99,7 +99,7 @@ def _blocks(node: _Block) -> Iterable[list[ast.stmt]]:
 
 
 def _first_line(node: _Scoped) -> int:
-    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return first_line(node)
 
 
 def _body_span(node: _Scoped, lines: Sequence[str]) -> _Span | None:
